@@ -1,0 +1,53 @@
+"""Shared helpers: compose the real config (shrunk to the tiny model) and run the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "mrpc"
+# The tiny model on a slice of MRPC: a whole run takes seconds.
+TINY = [
+    "model=tiny",
+    "device=cpu",
+    "dataset.limit_train=48",
+    "dataset.limit_eval=24",
+    "train.epochs=2",
+    "train.eval_batch_size=16",
+]
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach the Hub: fail fast instead of waiting on the network."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+
+
+def compose_config(overrides: list[str] = ()) -> DictConfig:
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="config", overrides=[*TINY, *overrides])
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python run.py ARGS` as a user types it, with outputs under `cwd`."""
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, env=environment, capture_output=True, text=True
+    )
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def run_folders(root: Path) -> list[Path]:
+    return sorted(path.parent for path in root.rglob("results.json"))

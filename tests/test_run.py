@@ -1,0 +1,86 @@
+"""The CLI end to end on the tiny model: files written, reproducibility, sweeps, failures."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from conftest import TINY, read_jsonl, run_cli, run_folders
+from transformers import AutoModelForSequenceClassification
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cwd = tmp_path_factory.mktemp("run")
+    result = run_cli(*TINY, "train.eval_train=true", cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    (folder,) = run_folders(cwd / "outputs")
+    return folder
+
+
+def test_run_folder_holds_what_it_claims(tiny_run: Path) -> None:
+    results = json.loads((tiny_run / "results.json").read_text())
+    assert results["status"] == "completed" and results["seed"] == 42 and results["model"] == "tiny"
+    metrics = read_jsonl(tiny_run / "metrics.jsonl")
+    assert [m["epoch"] for m in metrics] == [1.0, 2.0]  # one line per epoch's evaluation
+    assert [m["step"] for m in metrics] == [6, 12]  # 48 pairs / batch 8 = 6 steps an epoch
+    for record in metrics:
+        assert {"train_loss", "lr", "validation_accuracy", "validation_f1", "train_f1", "train_seconds"} <= set(record)
+    best = max(metrics, key=lambda m: m["validation_f1"])
+    assert results["best"]["validation_f1"] == best["validation_f1"]
+    assert results["final"] == metrics[-1]
+    assert results["train_examples_per_second"] > 0 and results["wall_seconds"] > 0
+    assert (tiny_run / ".hydra" / "overrides.yaml").exists()
+    assert "limit_train: 48" in (tiny_run / "config.yaml").read_text()
+
+
+def test_predictions_are_in_glue_submission_format(tiny_run: Path) -> None:
+    for split in ["validation", "test"]:
+        with open(tiny_run / "predictions" / f"{split}.tsv") as file:
+            rows = list(csv.reader(file, delimiter="\t"))
+        assert rows[0] == ["index", "prediction"]
+        assert [int(row[0]) for row in rows[1:]] == list(range(24))
+        assert {row[1] for row in rows[1:]} <= {"0", "1"}
+
+
+def test_saved_model_reloads_with_label_names_and_reproduces_predictions(tiny_run: Path) -> None:
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_run / "model")
+    assert model.config.id2label == {0: "not_equivalent", 1: "equivalent"}
+    assert (tiny_run / "model" / "model.safetensors").exists()
+    assert (tiny_run / "model" / "tokenizer.json").exists()
+
+
+def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
+    runs = []
+    for name in ["a", "b"]:
+        (tmp_path / name).mkdir()
+        assert run_cli(*TINY, "seed=7", cwd=tmp_path / name).returncode == 0
+        (folder,) = run_folders(tmp_path / name)
+        runs.append([{k: v for k, v in m.items() if k != "train_seconds"} for m in read_jsonl(folder / "metrics.jsonl")])
+    assert runs[0] == runs[1]
+    (tmp_path / "c").mkdir()
+    assert run_cli(*TINY, "seed=8", cwd=tmp_path / "c").returncode == 0
+    (other,) = run_folders(tmp_path / "c")
+    assert read_jsonl(other / "metrics.jsonl")[0]["train_loss"] != runs[0][0]["train_loss"]
+
+
+def test_multirun_gives_each_job_its_own_folder(tmp_path: Path) -> None:
+    result = run_cli("-m", *TINY, "train.epochs=1", "optimizer.lr=1e-4,3e-4", "seed=1,2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    folders = run_folders(tmp_path / "outputs" / "multirun")
+    # Each folder is named from the job's overrides (hydra.job.override_dirname): stable across re-runs.
+    swept = [",".join(part for part in f.name.split(",") if part.startswith(("optimizer.lr", "seed"))) for f in folders]
+    assert swept == ["optimizer.lr=0.0001,seed=1", "optimizer.lr=0.0001,seed=2",
+                     "optimizer.lr=0.0003,seed=1", "optimizer.lr=0.0003,seed=2"]
+    for folder in folders:
+        assert json.loads((folder / "results.json").read_text())["status"] == "completed"
+
+
+def test_bad_input_exits_non_zero_with_one_message_and_claims_nothing(tmp_path: Path) -> None:
+    result = run_cli(*TINY, "dataset.data_dir=/does/not/exist", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "dataset.data_dir points to /does/not/exist, which is not a folder" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    (folder,) = run_folders(tmp_path / "outputs")
+    results = json.loads((folder / "results.json").read_text())
+    assert results["status"] == "failed" and "dataset.data_dir" in results["error"]
