@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from mrpc.errors import UserError
+from mrpc.errors import Interrupted, UserError
 from mrpc.runner import train
 
 log = logging.getLogger("run")
@@ -24,6 +24,9 @@ def main(cfg: DictConfig) -> float:
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
         return train(cfg, hydra_cfg.runtime.output_dir, list(hydra_cfg.overrides.task))
+    except Interrupted as error:
+        log.error("%s. Continue with: python run.py <same overrides> resume=%s", error, hydra_cfg.runtime.output_dir)
+        sys.exit(128 + error.signum)  # the shell's convention for "ended by a signal"; stops a sweep too
     except UserError as error:
         log.error("%s", error)
         if not in_sweep:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from transformers import PreTrainedTokenizerBase
-
 from mrpc.outputs import MODEL, RunFolder, atomic_write_dir
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
     from mrpc.loop import FineTuneLoop
 
 
@@ -32,6 +32,9 @@ class Callback:
 
     def on_train_end(self, loop: FineTuneLoop) -> None:
         """After the last epoch, or after `train.max_steps`."""
+
+    def on_exception(self, loop: FineTuneLoop, error: BaseException) -> None:
+        """When training stops on an exception (divergence, a signal, a bug), before it propagates."""
 
 
 class MetricsLog(Callback):

@@ -18,6 +18,7 @@ POSITIVE_INTS = [
 OPTIONAL_POSITIVE_INTS = [
     "train.max_steps",
     "train.eval_every_steps",
+    "train.checkpoint_every_steps",
     "dataset.limit_train",
     "dataset.limit_eval",
     "dataset.pad_to_multiple_of",
@@ -70,8 +71,11 @@ def _check_device(device: DictConfig) -> None:
     if device.type == "cuda" and not has_cuda:
         raise UserError("device=cuda but PyTorch sees no CUDA GPU here; use device=cpu or device=auto.")
     on_cpu = device.type == "cpu" or not has_cuda
-    if on_cpu and device.precision == "fp16":
-        raise UserError("device.precision=fp16 needs a CUDA GPU; on the CPU use device.precision=fp32.")
+    if on_cpu and device.precision != "fp32":
+        raise UserError(
+            f"device.precision={device.precision} is not supported on the CPU here (fp16 needs a CUDA GPU; bf16 is "
+            "emulated on most CPUs and about 100x slower). Use device.precision=fp32, or device=cuda on a GPU."
+        )
     if not on_cpu and device.precision == "bf16" and not torch.cuda.is_bf16_supported():
         raise UserError("device.precision=bf16 is not supported by this GPU; use device.precision=fp16 or fp32.")
 

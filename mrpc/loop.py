@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from mrpc.callbacks import Callback
+from mrpc.errors import Diverged
 from mrpc.metric import GlueMrpc
 
 
@@ -39,10 +40,6 @@ def optimizer_steps(batches: int, accumulation: int, epochs: int, max_steps: int
     return per_epoch, min(total, max_steps) if max_steps else total
 
 
-class Diverged(RuntimeError):
-    """The training loss became NaN or infinite."""
-
-
 class FineTuneLoop:
     def __init__(
         self,
@@ -51,6 +48,7 @@ class FineTuneLoop:
         optimizer: torch.optim.Optimizer,
         scheduler: torch.optim.lr_scheduler.LRScheduler,
         train_loader: DataLoader,
+        data_generator: torch.Generator,
         eval_loaders: dict[str, DataLoader],
         settings: LoopSettings,
         callbacks: list[Callback] = (),
@@ -58,6 +56,7 @@ class FineTuneLoop:
         self.accelerator = accelerator
         self.model, self.optimizer, self.train_loader = model, optimizer, train_loader
         self.scheduler = scheduler  # stepped by us once per optimizer step, not prepared by Accelerate
+        self.data_generator = data_generator  # the training loader's shuffling generator
         self.eval_loaders = eval_loaders
         self.settings = settings
         self.callbacks = list(callbacks)
@@ -66,47 +65,88 @@ class FineTuneLoop:
         )
         self.step = 0  # optimizer steps so far
         self.epoch = 0  # completed epochs
+        self.batch_in_epoch = 0  # batches of the current epoch already trained on
+        self.epoch_generator_state = data_generator.get_state()  # replayed to resume mid-epoch
         self.history: list[dict[str, Any]] = []
         self.train_examples = 0
-        self.eval_seconds = 0.0
-        self._started = 0.0
         self._loss_sum = torch.zeros((), device=accelerator.device)  # summed on device: no host sync per step
         self._loss_count = 0
+        self._seconds_before = 0.0  # training time of earlier sessions of a resumed run
+        self._started = self._eval_seconds = 0.0
 
     @property
     def train_seconds(self) -> float:
-        """Wall time in `fit` minus the time spent evaluating."""
-        return time.perf_counter() - self._started - self.eval_seconds
+        """Wall time in `fit` minus the time spent evaluating, over every session of the run."""
+        return self._seconds_before + time.perf_counter() - self._started - self._eval_seconds
 
     def fit(self) -> list[dict[str, Any]]:
         self._call("on_train_start")
-        self._started = time.perf_counter()
+        self._started, self._eval_seconds = time.perf_counter(), 0.0
         bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.accelerator.is_main_process)
-        while self.epoch < self.settings.epochs and self.step < self.total_steps:
-            self.model.train()
-            bar.set_description(f"epoch {self.epoch + 1}/{self.settings.epochs}")
-            for batch in self.train_loader:
-                loss = self.train_step(batch)
-                self._loss_sum += loss.detach()
-                self._loss_count += 1
-                if not self.accelerator.sync_gradients:
-                    continue  # gradient accumulation: no optimizer step yet
-                self.step += 1
-                bar.update()
-                if self.step % self.settings.log_every_steps == 0:
-                    bar.set_postfix(loss=f"{self._check_finite(self._mean_loss()):.4f}", lr=f"{self.lr:.2e}")
-                self._call("on_step_end")
-                if self.settings.eval_every_steps and self.step % self.settings.eval_every_steps == 0:
-                    self._evaluate_all()
-                if self.step >= self.total_steps:
-                    break
-            self.epoch += 1
-            if self._loss_count:  # skip when the last evaluation already covered every batch
-                self._evaluate_all()
-            self._call("on_epoch_end")
-        bar.close()
-        self._call("on_train_end")
+        try:
+            while self.epoch < self.settings.epochs and self.step < self.total_steps:
+                bar.set_description(f"epoch {self.epoch + 1}/{self.settings.epochs}")
+                self._train_epoch(bar)
+            self._call("on_train_end")
+        except BaseException as error:
+            self._call("on_exception", error)
+            raise
+        finally:
+            bar.close()
         return self.history
+
+    def _train_epoch(self, bar: tqdm) -> None:
+        self.model.train()
+        self.epoch_generator_state = self.data_generator.get_state()
+        already_done = self.batch_in_epoch  # > 0 only when resuming mid-epoch
+        for index, batch in enumerate(self.train_loader):
+            # Skipping by hand (not accelerate's skip_first_batches) replays the exact same shuffle.
+            if index < already_done:
+                continue
+            loss = self.train_step(batch)
+            self.batch_in_epoch += 1
+            self._loss_sum += loss.detach()
+            self._loss_count += 1
+            if not self.accelerator.sync_gradients:
+                continue  # gradient accumulation: no optimizer step yet
+            self.step += 1
+            bar.update()
+            if self.step % self.settings.log_every_steps == 0:
+                bar.set_postfix(loss=f"{self._check_finite(self._mean_loss()):.4f}", lr=f"{self.lr:.2e}")
+            if self.settings.eval_every_steps and self.step % self.settings.eval_every_steps == 0:
+                self._evaluate_all()
+            self._call("on_step_end")
+            if self.step >= self.total_steps:
+                break
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        if self._loss_count:  # skip when the last evaluation already covered every batch
+            self._evaluate_all()
+        self._call("on_epoch_end")
+
+    def state_dict(self) -> dict[str, Any]:
+        """Counters and metrics so far (JSON); tensors and RNG states are saved by mrpc.checkpoint."""
+        return {
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "step": self.step,
+            "history": self.history,
+            "train_examples": self.train_examples,
+            "train_seconds": self.train_seconds,
+            "loss_sum": self._loss_sum.item(),
+            "loss_count": self._loss_count,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
+        self.history, self.train_examples = state["history"], state["train_examples"]
+        self._seconds_before = state["train_seconds"]
+        self._loss_sum.fill_(state["loss_sum"])
+        self._loss_count = state["loss_count"]
+
+    def generator_state(self) -> torch.Tensor:
+        """What the shuffling generator must be set to on resume: the epoch's start, mid-epoch."""
+        return self.epoch_generator_state if self.batch_in_epoch else self.data_generator.get_state()
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Forward and backward; an optimizer and scheduler step when the accumulation window is full."""
@@ -168,10 +208,10 @@ class FineTuneLoop:
             for name, value in self.evaluate(self.eval_loaders[split]).items():
                 record[f"{split}_{name}"] = value
         self.model.train()
-        self.eval_seconds += time.perf_counter() - started
-        record["train_seconds"] = round(self.train_seconds, 3)
+        record["train_seconds"] = round(self.train_seconds - (time.perf_counter() - started), 3)
         self.history.append(record)
         self._call("on_evaluate", record)
+        self._eval_seconds += time.perf_counter() - started  # saving the best model counts as evaluation
 
     def _mean_loss(self) -> float:
         return (self._loss_sum / self._loss_count).item()

@@ -45,6 +45,12 @@ def atomic_write_dir(path: Path, write: Callable[[Path], None]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _flat(cfg: DictConfig) -> dict[str, Any]:
+    from mrpc.runs import flatten
+
+    return flatten(OmegaConf.to_container(cfg, resolve=True))
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -63,6 +69,23 @@ class RunFolder:
         atomic_write(self.path / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
         (self.path / METRICS).unlink(missing_ok=True)
         self.write_results({"status": "running", "started_at": now(), "overrides": overrides})
+
+    def reopen(self, history: list[dict[str, Any]]) -> None:
+        """Continue a run from its checkpoint: metrics.jsonl gets exactly the checkpoint's records
+        (which also drops a line torn by a kill), and the status is `running` again."""
+        if not self.writer:
+            return
+        atomic_write(self.path / METRICS, "".join(json.dumps(record) + "\n" for record in history))
+        results = {k: v for k, v in self.read_results().items() if k not in ("error", "finished_at")}
+        resumes = results.get("resumes", 0) + 1
+        atomic_write(self.path / RESULTS, json.dumps({**results, "status": "running", "resumes": resumes}, indent=2))
+
+    def config_changes(self, cfg: DictConfig) -> list[str]:
+        """How `cfg` differs from the config this folder's run used, as `key: old -> new` lines."""
+        old = _flat(OmegaConf.load(self.path / CONFIG)) if (self.path / CONFIG).exists() else {}
+        new = _flat(cfg)
+        keys = sorted((set(old) | set(new)) - {"overwrite"})
+        return [f"{key}: {old.get(key)} -> {new.get(key)}" for key in keys if old.get(key) != new.get(key)]
 
     def write_results(self, fields: dict[str, Any]) -> None:
         """Merge `fields` into results.json."""

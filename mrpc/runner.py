@@ -1,151 +1,69 @@
-"""Build one experiment from the composed config and run it.
+"""Run one experiment and keep its results.json true at every moment.
 
-`Experiment.__init__` checks the config and builds everything (each config group has its own
-`_setup_*`); `Experiment.run` trains, evaluates and writes the run folder. `train` wraps that with
-the run's status in results.json, so a run that did not finish never claims it did.
+`train` checks the config, decides whether to start, skip (already completed), resume (from a
+checkpoint) or refuse (a different completed run is in the folder), then runs the experiment and
+records how it ended: completed, failed, diverged or interrupted.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
-import datasets
-import torch
-import transformers
-from accelerate import Accelerator, PartialState
-from accelerate.utils import set_seed
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
-from safetensors.torch import load_model
+from accelerate import PartialState
+from omegaconf import DictConfig
 
-from mrpc.callbacks import BestModelSaver, MetricsLog
+from mrpc.checkpoint import CHECKPOINT, checkpoint_path
 from mrpc.config_checks import check_config
-from mrpc.data import LABEL_NAMES, load_mrpc
-from mrpc.errors import UserError
-from mrpc.loaders import make_loader, tokenize
-from mrpc.loop import Diverged, FineTuneLoop, LoopSettings, optimizer_steps
-from mrpc.model import build_classifier, build_tokenizer
-from mrpc.outputs import MODEL, RunFolder, now
+from mrpc.errors import Diverged, Interrupted, UserError
+from mrpc.outputs import RunFolder, now
 
 log = logging.getLogger(__name__)
-# One progress bar per run, the training loop's: silence the libraries' own (map, load, save).
-datasets.disable_progress_bars()
-transformers.utils.logging.disable_progress_bar()
 
-PRECISIONS = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # our names -> Accelerate's
-NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
-
-
-class Experiment:
-    def __init__(self, cfg: DictConfig, folder: RunFolder) -> None:
-        check_config(cfg)
-        self.cfg, self.folder = cfg, folder
-        self.accelerator = self._setup_device(cfg.device, cfg.train)
-        set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
-        self.tokenizer = build_tokenizer(cfg.model)
-        self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
-        self.model = build_classifier(cfg.model, LABEL_NAMES)
-        self.optimizer = self._setup_optimizer(cfg.optimizer)
-        self.model, self.optimizer, self.train_loader, *eval_loaders = self.accelerator.prepare(
-            self.model, self.optimizer, self.train_loader, *self.eval_loaders.values()
-        )
-        self.eval_loaders = dict(zip(self.eval_loaders, eval_loaders, strict=True))
-        self.scheduler = self._setup_scheduler(cfg.scheduler, cfg.train)
-
-    def _setup_device(self, device: DictConfig, train: DictConfig) -> Accelerator:
-        if device.num_threads:
-            torch.set_num_threads(device.num_threads)
-        return Accelerator(
-            cpu=device.type == "cpu",
-            mixed_precision=PRECISIONS[device.precision],
-            gradient_accumulation_steps=train.gradient_accumulation_steps,
-        )
-
-    def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
-        splits = load_mrpc(dataset.data_dir, dataset.hub_fallback)
-        limits = {"train": dataset.limit_train, "validation": dataset.limit_eval, "test": dataset.limit_eval}
-        for split, limit in limits.items():
-            if limit:
-                splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
-        splits = tokenize(splits, self.tokenizer, dataset.max_length)
-
-        def loader(split: str, batch_size: int, shuffle: bool = False) -> Any:
-            return make_loader(splits[split], self.tokenizer, batch_size, shuffle, seed, dataset.pad_to_multiple_of)
-
-        eval_loaders = {split: loader(split, train.eval_batch_size) for split in ("validation", "test", "train")}
-        return loader("train", train.batch_size, shuffle=True), eval_loaders
-
-    def _setup_optimizer(self, optimizer: DictConfig) -> torch.optim.Optimizer:
-        """The configured optimizer, with weight decay on every weight but biases and LayerNorms."""
-        decay, no_decay = [], []
-        for name, parameter in self.model.named_parameters():
-            (no_decay if name.endswith(NO_DECAY) else decay).append(parameter)
-        groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
-        return instantiate(optimizer)(groups)
-
-    def _setup_scheduler(self, scheduler: DictConfig, train: DictConfig) -> torch.optim.lr_scheduler.LRScheduler:
-        spec = OmegaConf.to_container(scheduler, resolve=True)
-        warmup_ratio, warmup_steps = spec.pop("warmup_ratio"), spec.pop("warmup_steps")
-        accumulation = train.gradient_accumulation_steps
-        _, total = optimizer_steps(len(self.train_loader), accumulation, train.epochs, train.max_steps)
-        warmup = warmup_steps if warmup_steps is not None else math.ceil(warmup_ratio * total)
-        return instantiate(spec, optimizer=self.optimizer, num_warmup_steps=warmup, num_training_steps=total)
-
-    def run(self) -> dict[str, Any]:
-        train = self.cfg.train
-        best = BestModelSaver(self.folder, self.tokenizer)
-        loop = FineTuneLoop(
-            self.accelerator,
-            self.model,
-            self.optimizer,
-            self.scheduler,
-            self.train_loader,
-            self.eval_loaders,
-            LoopSettings(
-                epochs=train.epochs,
-                max_steps=train.max_steps,
-                max_grad_norm=train.max_grad_norm,
-                eval_every_steps=train.eval_every_steps,
-                eval_train=train.eval_train,
-                log_every_steps=train.log_every_steps,
-            ),
-            callbacks=[MetricsLog(self.folder), best],
-        )
-        history = loop.fit()
-        self._predict_with_best_model(loop)
-        return {
-            "final": history[-1],
-            "best": best.best,
-            "best_epoch": best.best["epoch"],
-            "steps": loop.step,
-            "train_seconds": round(loop.train_seconds, 3),
-            "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
-        }
-
-    def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
-        """Reload the saved best weights, then write GLUE-format predictions for validation and test."""
-        load_model(self.accelerator.unwrap_model(self.model), self.folder.path / MODEL / "model.safetensors")
-        for split in ["validation", "test"] if self.cfg.train.predict_test else ["validation"]:
-            outputs = loop.predict(self.eval_loaders[split])
-            self.folder.write_predictions(split, outputs["idx"].tolist(), outputs["prediction"].tolist())
+# Settings that may change between a checkpoint and its resume: none alters what is trained.
+HARMLESS_ON_RESUME = (
+    "resume",
+    "overwrite",
+    "device.num_threads",
+    "train.log_every_steps",
+    "train.checkpoint_every_steps",
+    "train.keep_checkpoint",
+    "train.predict_test",
+)
 
 
 def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
     """Run one experiment, keeping results.json's status true at every moment; returns validation F1."""
+    if cfg.resume not in (None, True):
+        run_dir = Path(cfg.resume)
     folder = RunFolder(run_dir, writer=PartialState().is_main_process)
-    folder.start(cfg, overrides)
+    previous = folder.read_results()
+    if previous.get("status") == "completed":
+        changed = folder.config_changes(cfg)
+        if not changed:
+            log.info("%s already holds a completed run of this exact config: skipping it", run_dir)
+            return previous["best"]["validation_f1"]
+        if not cfg.overwrite:
+            raise UserError(
+                f"{run_dir} already holds a completed run with a different config ({'; '.join(changed)}). "
+                "Choose another folder, or pass overwrite=true to replace it."
+            )
+    resume_from = _checkpoint_to_resume(cfg, folder)
+    if not resume_from:
+        folder.start(cfg, overrides)
     started = time.perf_counter()
     common = {"model": cfg.model.checkpoint or cfg.model.name, "seed": cfg.seed}
     try:
-        results = Experiment(cfg, folder).run()
+        check_config(cfg)
+        from mrpc.experiment import Experiment  # the heavy libraries load only once the config is sound
+
+        results = Experiment(cfg, folder).run(resume_from)
     except BaseException as error:
-        status = {Diverged: "diverged", KeyboardInterrupt: "interrupted"}.get(type(error), "failed")
-        message = str(error) if isinstance(error, (UserError, Diverged)) else traceback.format_exc()
+        status = {Diverged: "diverged", Interrupted: "interrupted", KeyboardInterrupt: "interrupted"}
+        status = status.get(type(error), "failed")
+        message = str(error) if isinstance(error, (UserError, Diverged, Interrupted)) else traceback.format_exc()
         folder.write_results({**common, "status": status, "error": message, "finished_at": now()})
         raise
     wall = round(time.perf_counter() - started, 3)
@@ -160,3 +78,25 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
         run_dir,
     )
     return f1
+
+
+def _checkpoint_to_resume(cfg: DictConfig, folder: RunFolder) -> Path | None:
+    """The checkpoint to continue from: required for `resume=PATH`, used if present for `resume=true`."""
+    if not cfg.resume:
+        return None
+    checkpoint = checkpoint_path(folder.path)
+    if checkpoint is None:
+        if cfg.resume is True:
+            log.info("resume=true: %s has no checkpoint yet, starting from scratch", folder.path)
+            return None
+        raise UserError(
+            f"resume={cfg.resume}: that folder has no checkpoint ({CHECKPOINT}/ is missing), "
+            "so there is nothing to resume. Start a new run without resume=."
+        )
+    changes = [line for line in folder.config_changes(cfg) if not line.startswith(HARMLESS_ON_RESUME)]
+    if changes:
+        raise UserError(
+            f"resume={cfg.resume}: the config differs from the checkpoint's in ways that change "
+            f"training: {'; '.join(changes)}. Resume with the original settings, or start a new run."
+        )
+    return checkpoint

@@ -74,8 +74,9 @@ def test_invalid_values_are_rejected_naming_the_key(override: str, key: str) -> 
 def test_cuda_without_a_gpu_is_refused() -> None:
     with pytest.raises(UserError, match="device=cuda but PyTorch sees no CUDA GPU"):
         check_config(compose_config(["device=cuda"]))
-    with pytest.raises(UserError, match="fp16 needs a CUDA GPU"):
-        check_config(compose_config(["device.precision=fp16"]))
+    for precision in ["fp16", "bf16"]:
+        with pytest.raises(UserError, match=f"device.precision={precision} is not supported on the CPU"):
+            check_config(compose_config([f"device.precision={precision}"]))
 
 
 def test_struct_mode_rejects_unknown_keys(tmp_path: Path) -> None:

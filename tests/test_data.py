@@ -62,9 +62,9 @@ def test_malformed_tsv_names_file_and_line(tmp_path: Path, content: bytes, expec
 def test_missing_file_and_folder(tmp_path: Path) -> None:
     folder = _glue_folder(tmp_path, train_rows=["1\t1\t2\ta\tb"])
     (folder / "dev.tsv").unlink()
-    with pytest.raises(UserError, match="dev.tsv does not exist"):
+    with pytest.raises(UserError, match=r"dev\.tsv does not exist"):
         data.load_mrpc(str(folder))
-    with pytest.raises(UserError, match="dataset.data_dir points to .*nowhere, which is not a folder"):
+    with pytest.raises(UserError, match=r"dataset\.data_dir points to .*nowhere, which is not a folder"):
         data.load_mrpc(str(tmp_path / "nowhere"))
 
 

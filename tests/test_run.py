@@ -56,7 +56,8 @@ def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
         assert run_cli(*TINY, "seed=7", cwd=tmp_path / name).returncode == 0
         (folder,) = run_folders(tmp_path / name)
-        runs.append([{k: v for k, v in m.items() if k != "train_seconds"} for m in read_jsonl(folder / "metrics.jsonl")])
+        metrics = read_jsonl(folder / "metrics.jsonl")
+        runs.append([{k: v for k, v in m.items() if k != "train_seconds"} for m in metrics])
     assert runs[0] == runs[1]
     (tmp_path / "c").mkdir()
     assert run_cli(*TINY, "seed=8", cwd=tmp_path / "c").returncode == 0
@@ -70,8 +71,12 @@ def test_multirun_gives_each_job_its_own_folder(tmp_path: Path) -> None:
     folders = run_folders(tmp_path / "outputs" / "multirun")
     # Each folder is named from the job's overrides (hydra.job.override_dirname): stable across re-runs.
     swept = [",".join(part for part in f.name.split(",") if part.startswith(("optimizer.lr", "seed"))) for f in folders]
-    assert swept == ["optimizer.lr=0.0001,seed=1", "optimizer.lr=0.0001,seed=2",
-                     "optimizer.lr=0.0003,seed=1", "optimizer.lr=0.0003,seed=2"]
+    assert swept == [
+        "optimizer.lr=0.0001,seed=1",
+        "optimizer.lr=0.0001,seed=2",
+        "optimizer.lr=0.0003,seed=1",
+        "optimizer.lr=0.0003,seed=2",
+    ]
     for folder in folders:
         assert json.loads((folder / "results.json").read_text())["status"] == "completed"
 

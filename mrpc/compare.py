@@ -1,0 +1,231 @@
+"""Compare runs and sweeps: `python -m mrpc.compare PATH [PATH ...] [options]`.
+
+Runs are grouped into configurations by the config keys whose values differ between them
+(read from each run's resolved config, so separately started runs compare as well as sweep jobs);
+seeds are the replicate axis. Each configuration gets mean ± sample std, n, min and max per metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from mrpc.runs import Run, find_runs
+
+# Column name -> (value read from a completed run, whether higher is better).
+METRICS: dict[str, tuple[Callable[[Run], float], bool]] = {
+    "f1": (lambda run: run.results["best"]["validation_f1"], True),
+    "accuracy": (lambda run: run.results["best"]["validation_accuracy"], True),
+    "best_epoch": (lambda run: run.results["best_epoch"], False),
+    "train_seconds": (lambda run: run.results["train_seconds"], False),
+    "examples_per_s": (lambda run: run.results["train_examples_per_second"], True),
+}
+REPLICATE_KEYS = ["seed"]
+
+
+@dataclass
+class Group:
+    """One configuration: the runs that share every compared key's value."""
+
+    values: dict[str, Any]
+    runs: list[Run]
+
+    @property
+    def completed(self) -> list[Run]:
+        return [run for run in self.runs if run.status == "completed"]
+
+    def samples(self, metric: str) -> np.ndarray:
+        read, _ = METRICS[metric]
+        return np.array([read(run) for run in self.completed], dtype=float)
+
+    def label(self) -> str:
+        return ", ".join(f"{key}={value}" for key, value in self.values.items()) or "all runs"
+
+
+def varying_keys(runs: list[Run], ignore: list[str]) -> list[str]:
+    keys = sorted({key for run in runs for key in run.config})
+    varying = [key for key in keys if len({repr(run.config.get(key)) for run in runs}) > 1]
+    return [key for key in varying if key not in ignore]
+
+
+def group_runs(runs: list[Run], keys: list[str]) -> list[Group]:
+    groups: dict[str, Group] = {}
+    for run in runs:
+        values = {key: run.config.get(key) for key in keys}
+        groups.setdefault(repr(values), Group(values, [])).runs.append(run)
+    return list(groups.values())
+
+
+def summarise(groups: list[Group], metric: str, baseline: Group | None = None) -> list[dict[str, Any]]:
+    """One row per configuration, best first by `metric`; unfinished configurations last."""
+    rows = []
+    for group in groups:
+        row: dict[str, Any] = {**group.values, "status": _status(group), "n": len(group.completed)}
+        for name in METRICS:
+            row.update({f"{name}_{stat}": value for stat, value in _describe(group.samples(name)).items()})
+        if baseline is not None:
+            row.update(_against(group, baseline, metric))
+        rows.append(row)
+    higher_is_better = METRICS[metric][1]
+    rows.sort(key=lambda row: _sort_key(row[f"{metric}_mean"], higher_is_better))
+    if rows and not math.isnan(rows[0][f"{metric}_mean"]):
+        rows[0]["best"] = True
+    return rows
+
+
+def _describe(values: np.ndarray) -> dict[str, float]:
+    if len(values) == 0:
+        return {"mean": math.nan, "std": math.nan, "min": math.nan, "max": math.nan}
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan  # sample std across seeds
+    return {"mean": float(np.mean(values)), "std": std, "min": float(values.min()), "max": float(values.max())}
+
+
+def _against(group: Group, baseline: Group, metric: str) -> dict[str, Any]:
+    """Difference of means to the baseline, and Welch's t-test p-value across seeds."""
+    ours, theirs = group.samples(metric), baseline.samples(metric)
+    diff = float(np.mean(ours) - np.mean(theirs)) if len(ours) and len(theirs) else math.nan
+    p_value = math.nan
+    if len(ours) > 1 and len(theirs) > 1 and group is not baseline:
+        p_value = float(stats.ttest_ind(ours, theirs, equal_var=False).pvalue)
+    return {"diff": diff, "p_value": p_value, "beyond_noise": bool(p_value < 0.05)}
+
+
+def _status(group: Group) -> str:
+    counts: dict[str, int] = {}
+    for run in group.runs:
+        counts[run.status] = counts.get(run.status, 0) + 1
+    return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
+def _sort_key(value: float, higher_is_better: bool) -> tuple[bool, float]:
+    return (math.isnan(value), -value if higher_is_better else value)
+
+
+def find_baseline(groups: list[Group], spec: str) -> Group:
+    key, _, wanted = spec.partition("=")
+    matches = [group for group in groups if key in group.values and _same(group.values[key], wanted)]
+    if len(matches) != 1:
+        options = sorted({str(group.values.get(key)) for group in groups})
+        raise SystemExit(f"--baseline {spec} matches {len(matches)} configurations; {key} takes: {', '.join(options)}")
+    return matches[0]
+
+
+def _same(value: Any, wanted: str) -> bool:
+    try:
+        return math.isclose(float(value), float(wanted))
+    except (TypeError, ValueError):
+        return str(value) == wanted
+
+
+def render(rows: list[dict[str, Any]], keys: list[str], fmt: str, metric: str) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=2, default=str) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        fields = list(dict.fromkeys(field for row in rows for field in row))
+        writer = csv.DictWriter(buffer, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+    header = ["", *keys, "n", *(f"{name} mean ± std [min, max]" for name in METRICS), "status"]
+    if rows and "diff" in rows[0]:
+        header += [f"{metric} diff", "p (Welch)"]
+    table = [header]
+    for row in rows:
+        cells = ["*" if row.get("best") else "", *(str(row[key]) for key in keys), str(row["n"])]
+        cells += [_cell(row, name) for name in METRICS] + [row["status"]]
+        if "diff" in row:
+            cells += [_number(row["diff"], signed=True), _number(row["p_value"])]
+        table.append(cells)
+    return _markdown(table) if fmt == "markdown" else _aligned(table)
+
+
+def _cell(row: dict[str, Any], name: str) -> str:
+    if math.isnan(row[f"{name}_mean"]):
+        return "-"
+    return (
+        f"{_number(row[f'{name}_mean'])} ± {_number(row[f'{name}_std'])} "
+        f"[{_number(row[f'{name}_min'])}, {_number(row[f'{name}_max'])}]"
+    )
+
+
+def _number(value: float, signed: bool = False) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    text = f"{value:+.4f}" if signed else f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+    return text
+
+
+def _aligned(table: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n" for row in table
+    )
+
+
+def _markdown(table: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(row) + " |" for row in table]
+    lines.insert(1, "|" + "|".join("---" for _ in table[0]) + "|")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mrpc.compare", description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", type=Path, help="run folders, multirun folders or parents such as outputs/")
+    parser.add_argument("--metric", default="f1", choices=list(METRICS), help="sort by this metric (default: f1)")
+    parser.add_argument("--group-by", nargs="+", metavar="KEY", help="config keys that define a configuration")
+    parser.add_argument("--ignore", nargs="+", default=[], metavar="KEY", help="config keys to leave out of grouping")
+    parser.add_argument("--baseline", metavar="KEY=VALUE", help="compare every configuration with this one")
+    parser.add_argument("--format", default="table", choices=["table", "markdown", "csv", "json"])
+    parser.add_argument("--output", type=Path, help="write the table to this file instead of standard output")
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="write PNG plots into this folder")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        runs = find_runs(args.paths)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not runs:
+        print(
+            f"error: no run folders (with .hydra/ and results.json) below {', '.join(map(str, args.paths))}",
+            file=sys.stderr,
+        )
+        return 2
+    keys = args.group_by or varying_keys(runs, ignore=REPLICATE_KEYS + args.ignore)
+    groups = group_runs(runs, keys)
+    baseline = find_baseline(groups, args.baseline) if args.baseline else None
+    rows = summarise(groups, args.metric, baseline)
+    text = render(rows, keys, args.format, args.metric)
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    if args.plot:
+        from mrpc.plots import plot_all  # matplotlib is only imported when plots are asked for
+
+        for path in plot_all(groups, keys, args.metric, args.plot):
+            print(f"wrote {path}", file=sys.stderr)
+    unfinished = [run for run in runs if run.status != "completed"]
+    for run in unfinished:
+        print(f"{run.status}: {run.path}", file=sys.stderr)
+    print(f"{len(runs)} runs in {len(groups)} configurations; {len(unfinished)} not completed", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

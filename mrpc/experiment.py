@@ -1,0 +1,135 @@
+"""One experiment, built from the composed config: each config group has its own `_setup_*`,
+impossible combinations are refused before anything heavy is built, and `run` trains, evaluates
+and writes the run folder."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import datasets
+import torch
+import transformers
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import load_model
+
+from mrpc.callbacks import BestModelSaver, MetricsLog
+from mrpc.checkpoint import CHECKPOINT, Checkpointer, load_checkpoint
+from mrpc.data import LABEL_NAMES, load_mrpc
+from mrpc.loaders import make_loader, tokenize
+from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
+from mrpc.model import build_classifier, build_tokenizer
+from mrpc.outputs import MODEL, RunFolder
+
+# One progress bar per run, the training loop's: silence the libraries' own (map, load, save).
+datasets.disable_progress_bars()
+transformers.utils.logging.disable_progress_bar()
+
+PRECISIONS = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # our names -> Accelerate's
+NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
+
+
+class Experiment:
+    def __init__(self, cfg: DictConfig, folder: RunFolder) -> None:
+        self.cfg, self.folder = cfg, folder
+        self.accelerator = self._setup_device(cfg.device, cfg.train)
+        set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
+        self.tokenizer = build_tokenizer(cfg.model)
+        self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
+        self.data_generator = self.train_loader.generator
+        self.model = build_classifier(cfg.model, LABEL_NAMES)
+        self.optimizer = self._setup_optimizer(cfg.optimizer)
+        self.model, self.optimizer, self.train_loader, *eval_loaders = self.accelerator.prepare(
+            self.model, self.optimizer, self.train_loader, *self.eval_loaders.values()
+        )
+        self.eval_loaders = dict(zip(self.eval_loaders, eval_loaders, strict=True))
+        self.scheduler = self._setup_scheduler(cfg.scheduler, cfg.train)
+
+    def _setup_device(self, device: DictConfig, train: DictConfig) -> Accelerator:
+        if device.num_threads:
+            torch.set_num_threads(device.num_threads)
+        return Accelerator(
+            cpu=device.type == "cpu",
+            mixed_precision=PRECISIONS[device.precision],
+            gradient_accumulation_steps=train.gradient_accumulation_steps,
+        )
+
+    def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
+        splits = load_mrpc(dataset.data_dir, dataset.hub_fallback)
+        limits = {"train": dataset.limit_train, "validation": dataset.limit_eval, "test": dataset.limit_eval}
+        for split, limit in limits.items():
+            if limit:
+                splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
+        splits = tokenize(splits, self.tokenizer, dataset.max_length)
+
+        def loader(split: str, batch_size: int, shuffle: bool = False) -> Any:
+            return make_loader(splits[split], self.tokenizer, batch_size, shuffle, seed, dataset.pad_to_multiple_of)
+
+        eval_loaders = {split: loader(split, train.eval_batch_size) for split in ("validation", "test", "train")}
+        return loader("train", train.batch_size, shuffle=True), eval_loaders
+
+    def _setup_optimizer(self, optimizer: DictConfig) -> torch.optim.Optimizer:
+        """The configured optimizer, with weight decay on every weight but biases and LayerNorms."""
+        decay, no_decay = [], []
+        for name, parameter in self.model.named_parameters():
+            (no_decay if name.endswith(NO_DECAY) else decay).append(parameter)
+        groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return instantiate(optimizer)(groups)
+
+    def _setup_scheduler(self, scheduler: DictConfig, train: DictConfig) -> torch.optim.lr_scheduler.LRScheduler:
+        spec = OmegaConf.to_container(scheduler, resolve=True)
+        warmup_ratio, warmup_steps = spec.pop("warmup_ratio"), spec.pop("warmup_steps")
+        accumulation = train.gradient_accumulation_steps
+        _, total = optimizer_steps(len(self.train_loader), accumulation, train.epochs, train.max_steps)
+        warmup = warmup_steps if warmup_steps is not None else math.ceil(warmup_ratio * total)
+        return instantiate(spec, optimizer=self.optimizer, num_warmup_steps=warmup, num_training_steps=total)
+
+    def run(self, resume_from: Path | None = None) -> dict[str, Any]:
+        train = self.cfg.train
+        best = BestModelSaver(self.folder, self.tokenizer)
+        loop = FineTuneLoop(
+            self.accelerator,
+            self.model,
+            self.optimizer,
+            self.scheduler,
+            self.train_loader,
+            self.data_generator,
+            self.eval_loaders,
+            LoopSettings(
+                epochs=train.epochs,
+                max_steps=train.max_steps,
+                max_grad_norm=train.max_grad_norm,
+                eval_every_steps=train.eval_every_steps,
+                eval_train=train.eval_train,
+                log_every_steps=train.log_every_steps,
+            ),
+            callbacks=[MetricsLog(self.folder), best, Checkpointer(self.folder.path, train.checkpoint_every_steps)],
+        )
+        if resume_from:
+            load_checkpoint(loop, resume_from)
+            self.folder.reopen(loop.history)
+            best.best = max(loop.history, key=lambda record: record[best.monitor], default=None)
+        history = loop.fit()
+        self._predict_with_best_model(loop)
+        return {
+            "final": history[-1],
+            "best": best.best,
+            "best_epoch": best.best["epoch"],
+            "steps": loop.step,
+            "train_seconds": round(loop.train_seconds, 3),
+            "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
+        }
+
+    def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
+        """Reload the saved best weights, then write GLUE-format predictions for validation and test."""
+        load_model(self.accelerator.unwrap_model(self.model), self.folder.path / MODEL / "model.safetensors")
+        for split in ["validation", "test"] if self.cfg.train.predict_test else ["validation"]:
+            outputs = loop.predict(self.eval_loaders[split])
+            self.folder.write_predictions(split, outputs["idx"].tolist(), outputs["prediction"].tolist())
+        if not self.cfg.train.keep_checkpoint and self.folder.writer:
+            shutil.rmtree(self.folder.path / CHECKPOINT.parent)

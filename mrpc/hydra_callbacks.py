@@ -1,0 +1,64 @@
+"""Hydra callbacks (registered under `hydra.callbacks` in conf/config.yaml)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from mrpc.runs import find_runs
+
+log = logging.getLogger(__name__)
+
+
+class OutputFolderCheck(Callback):
+    """Refuse an output folder that cannot be created, in one line, before Hydra tries (and prints a traceback)."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check_creatable("hydra.run.dir", Path(config.hydra.run.dir))
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _check_creatable("hydra.sweep.dir", Path(config.hydra.sweep.dir))
+
+
+def _check_creatable(key: str, folder: Path) -> None:
+    existing = folder.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        problem = "is not a folder" if not existing.is_dir() else "is not writable"
+        print(
+            f"error: {key}={folder} cannot be created: {existing} {problem}. "
+            f"Choose another output folder with {key}=...",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+
+
+class SweepSummary(Callback):
+    """After a multirun: count the jobs by status, and exit non-zero when any did not complete."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        runs = find_runs([sweep_dir]) if sweep_dir.exists() else []
+        counts = Counter(run.status for run in runs)
+        summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        log.info("Sweep finished: %d jobs (%s). Compare them: python -m mrpc.compare %s", len(runs), summary, sweep_dir)
+        not_completed = len(runs) - counts["completed"]
+        if not_completed:
+            for run in runs:
+                if run.status != "completed":
+                    log.error("%s: %s", run.status, run.path)
+            log.error(
+                "%d of %d jobs did not complete; re-run the same command with hydra.sweep.dir=%s to retry only those.",
+                not_completed,
+                len(runs),
+                sweep_dir,
+            )
+            sys.exit(1)

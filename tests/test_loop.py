@@ -1,0 +1,47 @@
+"""The loop's own guarantees, exercised in-process on the tiny model."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import compose_config, read_jsonl
+
+from mrpc import experiment, runner
+from mrpc.errors import Diverged
+
+
+def loss_becomes_nan(model: torch.nn.Module, after: int) -> torch.nn.Module:
+    """From the `after`-th training forward pass on, the model's loss is NaN (a forward hook)."""
+    calls = 0
+
+    def hook(module: torch.nn.Module, inputs: tuple, outputs):
+        nonlocal calls
+        if module.training:  # count training steps only, not evaluation batches
+            calls += 1
+            if calls >= after:
+                outputs.loss = outputs.loss * float("nan")
+        return outputs
+
+    model.register_forward_hook(hook)
+    return model
+
+
+def test_nan_loss_stops_the_run_as_diverged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build = experiment.build_classifier
+    monkeypatch.setattr(experiment, "build_classifier", lambda *args: loss_becomes_nan(build(*args), after=8))
+    cfg = compose_config(["train.log_every_steps=2"])
+    with pytest.raises(Diverged, match="the training loss is nan at step 8"):
+        runner.train(cfg, tmp_path, overrides=[])
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["status"] == "diverged" and "nan" in results["error"]
+    assert len(read_jsonl(tmp_path / "metrics.jsonl")) == 1  # the first epoch (6 steps) was still fine
+
+
+def test_max_steps_and_step_evaluation(tmp_path: Path) -> None:
+    cfg = compose_config(["train.max_steps=5", "train.eval_every_steps=2", "train.predict_test=false"])
+    runner.train(cfg, tmp_path, overrides=[])
+    metrics = read_jsonl(tmp_path / "metrics.jsonl")
+    assert [m["step"] for m in metrics] == [2, 4, 5]  # every 2 steps, then the cut-off's own evaluation
+    assert metrics[-1]["lr"] == 0.0  # the schedule decays over the 5 steps actually run
+    assert not (tmp_path / "predictions" / "test.tsv").exists()
