@@ -12,10 +12,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from mrpc import resolvers
 from mrpc.errors import Interrupted, UserError
 from mrpc.runner import train
 
 log = logging.getLogger("run")
+resolvers.register()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

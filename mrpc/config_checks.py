@@ -66,11 +66,16 @@ def check_config(cfg: DictConfig) -> None:
     _check_device(cfg.device)
 
 
+def runs_on_cpu(device: DictConfig) -> bool:
+    """device=cpu, or device=auto where no CUDA GPU is visible."""
+    return device.type == "cpu" or not torch.cuda.is_available()
+
+
 def _check_device(device: DictConfig) -> None:
     has_cuda = torch.cuda.is_available()
     if device.type == "cuda" and not has_cuda:
         raise UserError("device=cuda but PyTorch sees no CUDA GPU here; use device=cpu or device=auto.")
-    on_cpu = device.type == "cpu" or not has_cuda
+    on_cpu = runs_on_cpu(device)
     if on_cpu and device.precision != "fp32":
         raise UserError(
             f"device.precision={device.precision} is not supported on the CPU here (fp16 needs a CUDA GPU; bf16 is "

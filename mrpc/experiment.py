@@ -20,6 +20,7 @@ from safetensors.torch import load_model
 
 from mrpc.callbacks import BestModelSaver, MetricsLog
 from mrpc.checkpoint import CHECKPOINT, Checkpointer, load_checkpoint
+from mrpc.config_checks import runs_on_cpu
 from mrpc.data import LABEL_NAMES, load_mrpc
 from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
@@ -53,11 +54,7 @@ class Experiment:
     def _setup_device(self, device: DictConfig, train: DictConfig) -> Accelerator:
         if device.num_threads:
             torch.set_num_threads(device.num_threads)
-        return Accelerator(
-            cpu=device.type == "cpu",
-            mixed_precision=PRECISIONS[device.precision],
-            gradient_accumulation_steps=train.gradient_accumulation_steps,
-        )
+        return Accelerator(cpu=runs_on_cpu(device), mixed_precision=PRECISIONS[device.precision])
 
     def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
         splits = load_mrpc(dataset.data_dir, dataset.hub_fallback)
@@ -102,6 +99,7 @@ class Experiment:
             self.eval_loaders,
             LoopSettings(
                 epochs=train.epochs,
+                gradient_accumulation_steps=train.gradient_accumulation_steps,
                 max_steps=train.max_steps,
                 max_grad_norm=train.max_grad_norm,
                 eval_every_steps=train.eval_every_steps,

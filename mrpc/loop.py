@@ -7,8 +7,11 @@ Read it top to bottom: `fit` runs epochs of `train_step`s and evaluates on a cad
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +29,19 @@ from mrpc.metric import GlueMrpc
 @dataclass
 class LoopSettings:
     epochs: int
+    gradient_accumulation_steps: int = 1
     max_steps: int | None = None
     max_grad_norm: float | None = None
     eval_every_steps: int | None = None
     eval_train: bool = False
     log_every_steps: int = 10
+
+
+def _windows(batches: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Consecutive groups of `size` batches; the last group may be shorter."""
+    iterator = iter(batches)
+    while window := list(itertools.islice(iterator, size)):
+        yield window
 
 
 def optimizer_steps(batches: int, accumulation: int, epochs: int, max_steps: int | None) -> tuple[int, int]:
@@ -61,7 +72,7 @@ class FineTuneLoop:
         self.settings = settings
         self.callbacks = list(callbacks)
         self.steps_per_epoch, self.total_steps = optimizer_steps(
-            len(train_loader), accelerator.gradient_accumulation_steps, settings.epochs, settings.max_steps
+            len(train_loader), settings.gradient_accumulation_steps, settings.epochs, settings.max_steps
         )
         self.step = 0  # optimizer steps so far
         self.epoch = 0  # completed epochs
@@ -70,7 +81,7 @@ class FineTuneLoop:
         self.history: list[dict[str, Any]] = []
         self.train_examples = 0
         self._loss_sum = torch.zeros((), device=accelerator.device)  # summed on device: no host sync per step
-        self._loss_count = 0
+        self._loss_count = 0  # examples in _loss_sum
         self._seconds_before = 0.0  # training time of earlier sessions of a resumed run
         self._started = self._eval_seconds = 0.0
 
@@ -99,16 +110,11 @@ class FineTuneLoop:
         self.model.train()
         self.epoch_generator_state = self.data_generator.get_state()
         already_done = self.batch_in_epoch  # > 0 only when resuming mid-epoch
-        for index, batch in enumerate(self.train_loader):
-            # Skipping by hand (not accelerate's skip_first_batches) replays the exact same shuffle.
-            if index < already_done:
-                continue
-            loss = self.train_step(batch)
-            self.batch_in_epoch += 1
-            self._loss_sum += loss.detach()
-            self._loss_count += 1
-            if not self.accelerator.sync_gradients:
-                continue  # gradient accumulation: no optimizer step yet
+        # Skipping by hand (not accelerate's skip_first_batches) replays the exact same shuffle.
+        batches = (batch for index, batch in enumerate(self.train_loader) if index >= already_done)
+        for window in _windows(batches, self.settings.gradient_accumulation_steps):
+            self.train_step(window)
+            self.batch_in_epoch += len(window)
             self.step += 1
             bar.update()
             if self.step % self.settings.log_every_steps == 0:
@@ -123,6 +129,31 @@ class FineTuneLoop:
         if self._loss_count:  # skip when the last evaluation already covered every batch
             self._evaluate_all()
         self._call("on_epoch_end")
+
+    def train_step(self, window: list[dict[str, torch.Tensor]]) -> None:
+        """One optimizer step over a window of micro-batches (gradient accumulation).
+
+        Each micro-batch's mean loss is weighted by its share of the window's examples, so a short
+        last window weighs every example like a full one: the gradient is exactly that of one batch
+        of the whole window. Accelerate gives every process equally large batches (`even_batches`),
+        so the local share is the global share, and DDP's average over processes stays exact.
+        Gradients are synchronised across processes once, on the window's last micro-batch.
+        """
+        sizes = [len(batch["labels"]) for batch in window]
+        for index, (batch, size) in enumerate(zip(window, sizes, strict=True)):
+            batch.pop("idx")
+            last = index == len(window) - 1
+            with contextlib.nullcontext() if last else self.accelerator.no_sync(self.model):
+                loss = self.model(**batch).loss
+                self.accelerator.backward(loss * (size / sum(sizes)))
+            self._loss_sum += loss.detach() * size
+            self._loss_count += size
+        if self.settings.max_grad_norm:
+            self.accelerator.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()  # ours, not prepared by Accelerate: exactly once per optimizer step
+        self.optimizer.zero_grad()
+        self.train_examples += sum(sizes) * self.accelerator.num_processes
 
     def state_dict(self) -> dict[str, Any]:
         """Counters and metrics so far (JSON); tensors and RNG states are saved by mrpc.checkpoint."""
@@ -147,21 +178,6 @@ class FineTuneLoop:
     def generator_state(self) -> torch.Tensor:
         """What the shuffling generator must be set to on resume: the epoch's start, mid-epoch."""
         return self.epoch_generator_state if self.batch_in_epoch else self.data_generator.get_state()
-
-    def train_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Forward and backward; an optimizer and scheduler step when the accumulation window is full."""
-        batch.pop("idx")
-        self.train_examples += len(batch["labels"]) * self.accelerator.num_processes
-        with self.accelerator.accumulate(self.model):
-            loss = self.model(**batch).loss
-            self.accelerator.backward(loss)
-            if self.accelerator.sync_gradients and self.settings.max_grad_norm:
-                self.accelerator.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
-            self.optimizer.step()  # Accelerate's wrapper skips this (and zero_grad) while accumulating
-            if self.accelerator.sync_gradients:
-                self.scheduler.step()  # ours, not prepared: exactly once per optimizer step
-            self.optimizer.zero_grad()
-        return loss
 
     @torch.inference_mode()
     def predict(self, loader: DataLoader) -> dict[str, torch.Tensor]:
@@ -214,7 +230,10 @@ class FineTuneLoop:
         self._eval_seconds += time.perf_counter() - started  # saving the best model counts as evaluation
 
     def _mean_loss(self) -> float:
-        return (self._loss_sum / self._loss_count).item()
+        """Mean training loss per example since the last evaluation, over every process."""
+        totals = torch.stack([self._loss_sum, torch.tensor(float(self._loss_count), device=self._loss_sum.device)])
+        loss_sum, count = self.accelerator.reduce(totals, reduction="sum").tolist()
+        return loss_sum / count
 
     def _check_finite(self, loss: float) -> float:
         if not math.isfinite(loss):

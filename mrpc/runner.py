@@ -13,10 +13,11 @@ import traceback
 from pathlib import Path
 
 from accelerate import PartialState
+from accelerate.utils import broadcast_object_list
 from omegaconf import DictConfig
 
 from mrpc.checkpoint import CHECKPOINT, checkpoint_path
-from mrpc.config_checks import check_config
+from mrpc.config_checks import check_config, runs_on_cpu
 from mrpc.errors import Diverged, Interrupted, UserError
 from mrpc.outputs import RunFolder, now
 
@@ -38,7 +39,10 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
     """Run one experiment, keeping results.json's status true at every moment; returns validation F1."""
     if cfg.resume not in (None, True):
         run_dir = Path(cfg.resume)
-    folder = RunFolder(run_dir, writer=PartialState().is_main_process)
+    processes = PartialState(cpu=runs_on_cpu(cfg.device))  # joins the process group under torchrun
+    if processes.num_processes > 1:  # the main process's folder: the others' Hydra folder is a placeholder
+        run_dir = broadcast_object_list([str(run_dir)], from_process=0)[0]
+    folder = RunFolder(run_dir, writer=processes.is_main_process)
     previous = folder.read_results()
     if previous.get("status") == "completed":
         changed = folder.config_changes(cfg)
@@ -69,14 +73,15 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
     wall = round(time.perf_counter() - started, 3)
     folder.write_results({**common, **results, "wall_seconds": wall, "status": "completed", "finished_at": now()})
     f1 = results["best"]["validation_f1"]
-    log.info(
-        "Done in %.0f s: best validation accuracy %.4f, F1 %.4f (epoch %s); run folder %s",
-        wall,
-        results["best"]["validation_accuracy"],
-        f1,
-        results["best_epoch"],
-        run_dir,
-    )
+    if processes.is_main_process:
+        log.info(
+            "Done in %.0f s: best validation accuracy %.4f, F1 %.4f (epoch %s); run folder %s",
+            wall,
+            results["best"]["validation_accuracy"],
+            f1,
+            results["best_epoch"],
+            run_dir,
+        )
     return f1
 
 
