@@ -67,3 +67,16 @@ class BestModelSaver(Callback):
 
             atomic_write_dir(self.folder.path / MODEL, save)
         loop.accelerator.wait_for_everyone()
+
+
+class TrackerLog(Callback):
+    """Sends each evaluation record to Accelerate's trackers (TensorBoard, MLflow, ...) at its step."""
+
+    def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
+        loop.accelerator.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
+
+    def on_train_end(self, loop: FineTuneLoop) -> None:
+        loop.accelerator.end_training()
+
+    def on_exception(self, loop: FineTuneLoop, error: BaseException) -> None:
+        loop.accelerator.end_training()

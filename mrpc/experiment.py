@@ -13,12 +13,12 @@ import datasets
 import torch
 import transformers
 from accelerate import Accelerator
-from accelerate.utils import set_seed
+from accelerate.utils import ProjectConfiguration, set_seed
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_model
 
-from mrpc.callbacks import BestModelSaver, MetricsLog
+from mrpc.callbacks import BestModelSaver, Callback, MetricsLog, TrackerLog
 from mrpc.checkpoint import CHECKPOINT, Checkpointer, load_checkpoint
 from mrpc.config_checks import runs_on_cpu
 from mrpc.data import LABEL_NAMES, load_mrpc
@@ -26,6 +26,7 @@ from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.model import build_classifier, build_tokenizer
 from mrpc.outputs import MODEL, RunFolder
+from mrpc.runs import flatten
 
 # One progress bar per run, the training loop's: silence the libraries' own (map, load, save).
 datasets.disable_progress_bars()
@@ -38,7 +39,7 @@ NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
 class Experiment:
     def __init__(self, cfg: DictConfig, folder: RunFolder) -> None:
         self.cfg, self.folder = cfg, folder
-        self.accelerator = self._setup_device(cfg.device, cfg.train)
+        self.accelerator = self._setup_device(cfg.device, cfg.logger)
         set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
         self.tokenizer = build_tokenizer(cfg.model)
         self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
@@ -51,10 +52,32 @@ class Experiment:
         self.eval_loaders = dict(zip(self.eval_loaders, eval_loaders, strict=True))
         self.scheduler = self._setup_scheduler(cfg.scheduler, cfg.train)
 
-    def _setup_device(self, device: DictConfig, train: DictConfig) -> Accelerator:
+    def _setup_device(self, device: DictConfig, logger: DictConfig | None) -> Accelerator:
+        # Tracker files (TensorBoard events, MLflow artifacts) stay inside the run folder.
+        tracker_dir = self.folder.path / logger.log_with if logger else self.folder.path
         if device.num_threads:
             torch.set_num_threads(device.num_threads)
-        return Accelerator(cpu=runs_on_cpu(device), mixed_precision=PRECISIONS[device.precision])
+        return Accelerator(
+            cpu=runs_on_cpu(device),
+            mixed_precision=PRECISIONS[device.precision],
+            log_with=logger.log_with if logger else None,
+            project_config=ProjectConfiguration(self.folder.path, logging_dir=tracker_dir),
+        )
+
+    def _setup_trackers(self, logger: DictConfig | None) -> list[Callback]:
+        """Accelerate's experiment trackers, with the resolved config as hyperparameters."""
+        if not logger:
+            return []
+        if logger.log_with == "mlflow" and self.accelerator.is_main_process:
+            import mlflow  # Accelerate's MLflow tracker takes no URI: keep the store inside the run folder
+
+            mlflow.set_tracking_uri(logger.tracking_uri or f"sqlite:///{self.folder.path.absolute() / 'mlflow.db'}")
+        hyperparameters = {
+            key: value if isinstance(value, (int, float, str, bool)) else str(value)
+            for key, value in flatten(OmegaConf.to_container(self.cfg, resolve=True)).items()
+        }
+        self.accelerator.init_trackers(logger.project_name, config=hyperparameters)
+        return [TrackerLog()]
 
     def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
         splits = load_mrpc(dataset.data_dir, dataset.hub_fallback)
@@ -106,7 +129,12 @@ class Experiment:
                 eval_train=train.eval_train,
                 log_every_steps=train.log_every_steps,
             ),
-            callbacks=[MetricsLog(self.folder), best, Checkpointer(self.folder.path, train.checkpoint_every_steps)],
+            callbacks=[
+                MetricsLog(self.folder),
+                best,
+                Checkpointer(self.folder.path, train.checkpoint_every_steps),
+                *self._setup_trackers(self.cfg.logger),
+            ],
         )
         if resume_from:
             load_checkpoint(loop, resume_from)

@@ -56,3 +56,18 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path: Pa
     assert_close(one, two, atol=1e-5)
     rows = (folder / "predictions" / "validation.tsv").read_text().splitlines()[1:]
     assert sorted(int(row.split("\t")[0]) for row in rows) == list(range(408))  # each example once, none padded in
+
+
+def test_accelerate_launch_trains_data_parallel_into_one_folder(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / "run.py"),
+        "model=tiny", "device=cpu", "dataset.limit_train=48", "dataset.limit_eval=24", "train.epochs=1",
+    ]  # fmt: skip
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (folder,) = run_folders(tmp_path / "outputs")
+    (record,) = read_jsonl(folder / "metrics.jsonl")
+    assert record["step"] == 3  # 48 pairs / (8 per process x 2 processes)
+    assert result.stdout.count("Reading MRPC") == 1  # the second process logs warnings only
