@@ -148,6 +148,7 @@ class Experiment:
             "best_epoch": best.best["epoch"],
             "steps": loop.step,
             "train_seconds": round(loop.train_seconds, 3),
+            "torch_threads": torch.get_num_threads(),
             "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
         }
 

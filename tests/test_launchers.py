@@ -1,0 +1,41 @@
+"""Hydra's launcher plugins run the same sweep: joblib in parallel, submitit locally, SLURM as a preset."""
+
+import json
+import os
+from pathlib import Path
+
+from conftest import ROOT, TINY, run_cli, run_folders
+from hydra import compose, initialize_config_dir
+
+SWEEP = ["-m", *TINY, "train.epochs=1", "train.predict_test=false", "seed=1,2"]
+
+
+def results(root: Path) -> list[dict]:
+    return [json.loads((folder / "results.json").read_text()) for folder in run_folders(root)]
+
+
+def test_joblib_runs_jobs_in_parallel_without_oversubscribing_cores(tmp_path: Path) -> None:
+    result = run_cli(*SWEEP, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Joblib.Parallel(n_jobs=2" in result.stdout
+    jobs = results(tmp_path / "outputs")
+    assert [job["status"] for job in jobs] == ["completed", "completed"]
+    assert all(job["torch_threads"] * 2 <= os.cpu_count() for job in jobs)  # n_jobs x threads <= cores
+
+
+def test_submitit_local_executor_runs_the_sweep(tmp_path: Path) -> None:
+    result = run_cli(*SWEEP, "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [job["status"] for job in results(tmp_path / "outputs")] == ["completed", "completed"]
+    assert list((tmp_path / "outputs").rglob(".submitit"))  # submitit's own job folders and logs
+
+
+def test_slurm_preset_composes_for_a_cluster() -> None:
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True
+        )
+    launcher = cfg.hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert (launcher.partition, launcher.gpus_per_node, launcher.timeout_min) == ("gpu", 1, 240)
+    assert launcher.max_num_timeout == 3  # requeue on preemption or time-out
