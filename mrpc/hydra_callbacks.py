@@ -18,13 +18,17 @@ log = logging.getLogger(__name__)
 
 
 class OutputFolderCheck(Callback):
-    """Refuse an output folder that cannot be created, in one line, before Hydra tries (and prints a traceback)."""
+    """Refuse an output folder that cannot be created, in one line, before Hydra tries (and prints a traceback).
+
+    A sweep folder is created up front: the Optuna sweeper keeps its study there before any job runs.
+    """
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         _check_creatable("hydra.run.dir", Path(config.hydra.run.dir))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _check_creatable("hydra.sweep.dir", Path(config.hydra.sweep.dir))
+        Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
 
 
 def _check_creatable(key: str, folder: Path) -> None:

@@ -89,3 +89,13 @@ def test_bad_input_exits_non_zero_with_one_message_and_claims_nothing(tmp_path: 
     (folder,) = run_folders(tmp_path / "outputs")
     results = json.loads((folder / "results.json").read_text())
     assert results["status"] == "failed" and "dataset.data_dir" in results["error"]
+
+
+def test_long_job_folder_names_are_shortened_stably() -> None:
+    from mrpc.resolvers import job_dirname
+
+    short = "optimizer.lr=3e-05,seed=1"
+    assert job_dirname(short) == short and job_dirname("") == "default"
+    long = ",".join(f"key{i}=0.{i}123456789" for i in range(30))
+    assert len(job_dirname(long)) == 120 and job_dirname(long) == job_dirname(long)
+    assert job_dirname(long) != job_dirname(long.replace("key29", "key30"))

@@ -28,7 +28,8 @@ def test_failed_job_does_not_stop_the_sweep_and_is_the_only_one_rerun(tmp_path: 
     assert "Sweep finished: 4 jobs (3 completed, 1 failed)" in first.stdout
     before = statuses(sweep_dir)
     (failed,) = [name for name, results in before.items() if results["status"] == "failed"]
-    assert "hidden_size=36" in failed and "num_attention_heads=8" in failed
+    overrides = before[failed]["overrides"]
+    assert "model.from_config.hidden_size=36" in overrides and "model.from_config.num_attention_heads=8" in overrides
     error = before[failed]["error"]
     assert "Traceback" in error and "multiple of the number of attention heads" in error
 
