@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
+
+# No test may reach the Hub: fail fast instead of waiting on the network. Set before any test module
+# imports huggingface_hub, which reads these once, at import.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mrpc"
@@ -23,13 +27,6 @@ TINY = [
     "train.epochs=2",
     "train.eval_batch_size=16",
 ]
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test may reach the Hub: fail fast instead of waiting on the network."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
 
 
 def compose_config(overrides: list[str] = ()) -> DictConfig:

@@ -5,8 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TINY, read_jsonl, run_cli, run_folders
+from conftest import TINY, compose_config, read_jsonl, run_cli, run_folders
 from transformers import AutoModelForSequenceClassification
+
+from mrpc import runner
 
 
 @pytest.fixture(scope="module")
@@ -51,18 +53,13 @@ def test_saved_model_reloads_with_label_names_and_reproduces_predictions(tiny_ru
 
 
 def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
-    runs = []
-    for name in ["a", "b"]:
-        (tmp_path / name).mkdir()
-        assert run_cli(*TINY, "seed=7", cwd=tmp_path / name).returncode == 0
-        (folder,) = run_folders(tmp_path / name)
-        metrics = read_jsonl(folder / "metrics.jsonl")
-        runs.append([{k: v for k, v in m.items() if k != "train_seconds"} for m in metrics])
-    assert runs[0] == runs[1]
-    (tmp_path / "c").mkdir()
-    assert run_cli(*TINY, "seed=8", cwd=tmp_path / "c").returncode == 0
-    (other,) = run_folders(tmp_path / "c")
-    assert read_jsonl(other / "metrics.jsonl")[0]["train_loss"] != runs[0][0]["train_loss"]
+    def metrics(seed: int, run_dir: Path) -> list[dict]:
+        runner.train(compose_config([f"seed={seed}", "train.predict_test=false"]), run_dir, overrides=[])
+        return [{k: v for k, v in m.items() if k != "train_seconds"} for m in read_jsonl(run_dir / "metrics.jsonl")]
+
+    first, again, other = metrics(7, tmp_path / "a"), metrics(7, tmp_path / "b"), metrics(8, tmp_path / "c")
+    assert first == again
+    assert other[0]["train_loss"] != first[0]["train_loss"]
 
 
 def test_multirun_gives_each_job_its_own_folder(tmp_path: Path) -> None:
