@@ -1,6 +1,5 @@
-"""One experiment, built from the composed config: each config group has its own `_setup_*`,
-impossible combinations are refused before anything heavy is built, and `run` trains, evaluates
-and writes the run folder."""
+"""One experiment, built from the composed (and already checked) config: each config group has its
+own `_setup_*`, and `run` trains, evaluates and writes the run folder."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ class FineTuneLoop:
         data_generator: torch.Generator,
         eval_loaders: dict[str, DataLoader],
         settings: LoopSettings,
-        callbacks: list[Callback] = (),
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.accelerator = accelerator
         self.model, self.optimizer, self.train_loader = model, optimizer, train_loader

@@ -43,17 +43,9 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
     if processes.num_processes > 1:  # the main process's folder: the others' Hydra folder is a placeholder
         run_dir = broadcast_object_list([str(run_dir)], from_process=0)[0]
     folder = RunFolder(run_dir, writer=processes.is_main_process)
-    previous = folder.read_results()
-    if previous.get("status") == "completed":
-        changed = folder.config_changes(cfg)
-        if not changed:
-            log.info("%s already holds a completed run of this exact config: skipping it", run_dir)
-            return previous["best"]["validation_f1"]
-        if not cfg.overwrite:
-            raise UserError(
-                f"{run_dir} already holds a completed run with a different config ({'; '.join(changed)}). "
-                "Choose another folder, or pass overwrite=true to replace it."
-            )
+    already_done = _completed_objective(cfg, folder)
+    if already_done is not None:
+        return already_done
     resume_from = _checkpoint_to_resume(cfg, folder)
     if not resume_from:
         folder.start(cfg, overrides)
@@ -83,6 +75,24 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             run_dir,
         )
     return f1
+
+
+def _completed_objective(cfg: DictConfig, folder: RunFolder) -> float | None:
+    """The stored F1 if the folder holds a completed run of this exact config (a re-run sweep skips it);
+    a completed run of another config is refused unless `overwrite=true`."""
+    previous = folder.read_results()
+    if previous.get("status") != "completed":
+        return None
+    changed = folder.config_changes(cfg)
+    if not changed:
+        log.info("%s already holds a completed run of this exact config: skipping it", folder.path)
+        return previous["best"]["validation_f1"]
+    if not cfg.overwrite:
+        raise UserError(
+            f"{folder.path} already holds a completed run with a different config ({'; '.join(changed)}). "
+            "Choose another folder, or pass overwrite=true to replace it."
+        )
+    return None
 
 
 def _checkpoint_to_resume(cfg: DictConfig, folder: RunFolder) -> Path | None:
