@@ -87,7 +87,15 @@ class Experiment:
         splits = tokenize(splits, self.tokenizer, dataset.max_length)
 
         def loader(split: str, batch_size: int, shuffle: bool = False) -> Any:
-            return make_loader(splits[split], self.tokenizer, batch_size, shuffle, seed, dataset.pad_to_multiple_of)
+            return make_loader(
+                splits[split],
+                self.tokenizer,
+                batch_size,
+                shuffle,
+                seed,
+                pad_to_multiple_of=dataset.pad_to_multiple_of,
+                group_by_length=dataset.group_by_length,
+            )
 
         eval_loaders = {split: loader(split, train.eval_batch_size) for split in ("validation", "test", "train")}
         return loader("train", train.batch_size, shuffle=True), eval_loaders

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
-from datasets import DatasetDict
-from torch.utils.data import DataLoader
+from datasets import Dataset, DatasetDict
+from torch.utils.data import DataLoader, RandomSampler, Sampler
 from transformers import DataCollatorWithPadding, PreTrainedTokenizerBase
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 
 def tokenize(splits: DatasetDict, tokenizer: PreTrainedTokenizerBase, max_length: int) -> DatasetDict:
@@ -19,19 +20,35 @@ def tokenize(splits: DatasetDict, tokenizer: PreTrainedTokenizerBase, max_length
 
 
 def make_loader(
-    split,
+    split: Dataset,
     tokenizer: PreTrainedTokenizerBase,
     batch_size: int,
     shuffle: bool,
     seed: int,
     pad_to_multiple_of: int | None = None,
+    group_by_length: bool = False,
 ) -> DataLoader:
-    """A DataLoader whose shuffling depends on `seed` alone, so the same seed gives the same batches."""
-    generator = torch.Generator().manual_seed(seed) if shuffle else None
+    """A DataLoader whose order depends on `seed` alone, so the same seed gives the same batches.
+
+    With `group_by_length`, pairs of similar length share a batch, so less of each batch is padding:
+    training shuffles, then sorts within random mega-batches of 50 batches (transformers'
+    LengthGroupedSampler); evaluation simply goes from the longest pair to the shortest.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    lengths = [len(ids) for ids in split["input_ids"]]
+    sampler: Sampler | list[int] | None = None
+    if shuffle:
+        sampler = (
+            LengthGroupedSampler(batch_size, lengths=lengths, generator=generator)
+            if group_by_length
+            else RandomSampler(split, generator=generator)
+        )
+    elif group_by_length:
+        sampler = sorted(range(len(split)), key=lambda index: -lengths[index])
     return DataLoader(
         split,
         batch_size=batch_size,
-        shuffle=shuffle,
+        sampler=sampler,
         generator=generator,
         collate_fn=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of),
     )
