@@ -13,6 +13,7 @@ import io
 import json
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,9 @@ def _against(group: Group, baseline: Group, metric: str) -> dict[str, Any]:
     diff = float(np.mean(ours) - np.mean(theirs)) if len(ours) and len(theirs) else math.nan
     p_value = math.nan
     if len(ours) > 1 and len(theirs) > 1 and group is not baseline:
-        p_value = float(stats.ttest_ind(ours, theirs, equal_var=False).pvalue)
+        with warnings.catch_warnings():  # identical seeds (zero variance) are a fact to report, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p_value = float(stats.ttest_ind(ours, theirs, equal_var=False).pvalue)
     return {"diff": diff, "p_value": p_value, "beyond_noise": bool(p_value < 0.05)}
 
 

@@ -24,8 +24,7 @@ from mrpc.data import LABEL_NAMES, load_mrpc
 from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.model import build_classifier, build_tokenizer
-from mrpc.outputs import MODEL, RunFolder
-from mrpc.runs import flatten
+from mrpc.outputs import MODEL, RunFolder, flatten
 
 # One progress bar per run, the training loop's: silence the libraries' own (map, load, save).
 datasets.disable_progress_bars()

@@ -35,14 +35,12 @@ def make_loader(
     LengthGroupedSampler); evaluation simply goes from the longest pair to the shortest.
     """
     generator = torch.Generator().manual_seed(seed)
-    lengths = [len(ids) for ids in split["input_ids"]]
+    lengths = [len(ids) for ids in split["input_ids"]] if group_by_length else []
     sampler: Sampler | list[int] | None = None
-    if shuffle:
-        sampler = (
-            LengthGroupedSampler(batch_size, lengths=lengths, generator=generator)
-            if group_by_length
-            else RandomSampler(split, generator=generator)
-        )
+    if shuffle and group_by_length:
+        sampler = LengthGroupedSampler(batch_size, lengths=lengths, generator=generator)
+    elif shuffle:
+        sampler = RandomSampler(split, generator=generator)
     elif group_by_length:
         sampler = sorted(range(len(split)), key=lambda index: -lengths[index])
     return DataLoader(

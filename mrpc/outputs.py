@@ -46,9 +46,19 @@ def atomic_write_dir(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _flat(cfg: DictConfig) -> dict[str, Any]:
-    from mrpc.runs import flatten
-
     return flatten(OmegaConf.to_container(cfg, resolve=True))
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists become tuples so that values can be compared and hashed."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = tuple(value) if isinstance(value, list) else value
+    return flat
 
 
 def now() -> str:
