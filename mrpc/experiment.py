@@ -94,6 +94,7 @@ class Experiment:
                 seed,
                 pad_to_multiple_of=dataset.pad_to_multiple_of,
                 group_by_length=dataset.group_by_length,
+                global_batch_size=batch_size * self.accelerator.num_processes * train.gradient_accumulation_steps,
             )
 
         eval_loaders = {split: loader(split, train.eval_batch_size) for split in ("validation", "test", "train")}

@@ -27,18 +27,21 @@ def make_loader(
     seed: int,
     pad_to_multiple_of: int | None = None,
     group_by_length: bool = False,
+    global_batch_size: int | None = None,
 ) -> DataLoader:
     """A DataLoader whose order depends on `seed` alone, so the same seed gives the same batches.
 
     With `group_by_length`, pairs of similar length share a batch, so less of each batch is padding:
     training shuffles, then sorts within random mega-batches of 50 batches (transformers'
-    LengthGroupedSampler); evaluation simply goes from the longest pair to the shortest.
+    LengthGroupedSampler); evaluation simply goes from the longest pair to the shortest. Grouping by
+    the global batch (batch x processes x accumulation) makes every optimizer step see the same pairs
+    whatever the layout, so 2 processes x 8 still equals 1 process x 16.
     """
     generator = torch.Generator().manual_seed(seed)
     lengths = [len(ids) for ids in split["input_ids"]] if group_by_length else []
     sampler: Sampler | list[int] | None = None
     if shuffle and group_by_length:
-        sampler = LengthGroupedSampler(batch_size, lengths=lengths, generator=generator)
+        sampler = LengthGroupedSampler(global_batch_size or batch_size, lengths=lengths, generator=generator)
     elif shuffle:
         sampler = RandomSampler(split, generator=generator)
     elif group_by_length:
