@@ -97,7 +97,9 @@ class Experiment:
                 global_batch_size=batch_size * self.accelerator.num_processes * train.gradient_accumulation_steps,
             )
 
-        eval_loaders = {split: loader(split, train.eval_batch_size) for split in ("validation", "test", "train")}
+        # Only the splits this run evaluates or predicts: each loader costs a pass over its lengths.
+        evaluated = ["validation", *(["test"] if train.predict_test else []), *(["train"] if train.eval_train else [])]
+        eval_loaders = {split: loader(split, train.eval_batch_size) for split in evaluated}
         return loader("train", train.batch_size, shuffle=True), eval_loaders
 
     def _setup_optimizer(self, optimizer: DictConfig) -> torch.optim.Optimizer:

