@@ -3,11 +3,12 @@ and (c) this framework, on the same data, model (the packaged MiniLM) and hyperp
 
     python benchmarks/throughput.py                          # quick: 40 steps after 5 warm-up, 3 repeats
     python benchmarks/throughput.py --repeats 5 --output bench.json
-    python benchmarks/throughput.py --full --repeats 1       # 3 whole epochs each: time to accuracy
-    python benchmarks/throughput.py --ours dataset.group_by_length=true   # a lever for (c)
+    python benchmarks/throughput.py --full                   # 3 whole epochs each, seeds 42-44: time to accuracy
+    python benchmarks/throughput.py --ours optimizer.fused=false   # (c) without one of its levers
 
 Each measurement runs in a fresh process (fair peak RSS, nothing cached between variants), in the
-order a, b, c, a, b, c, ...; the report gives medians, because shared machines are noisy. FLOPs are
+order a, b, c, a, b, c, ...; repeat r uses seed 42 + r for all three. The report gives medians,
+because shared machines are noisy (and, with --full, the mean accuracy/F1 over the seeds too). FLOPs are
 6 x non-embedding parameters x real (non-padding) tokens, against a GEMM peak measured here.
 """
 
@@ -64,7 +65,7 @@ def data_and_model():
     return tokenized, tokenizer, model
 
 
-def course_loop(steps: int, warmup: int) -> dict:
+def course_loop(steps: int, warmup: int, seed: int) -> dict:
     """(a) The course's "full training" loop, as written there (CPU, fp32)."""
     import torch
     from torch.utils.data import DataLoader
@@ -72,7 +73,7 @@ def course_loop(steps: int, warmup: int) -> dict:
 
     from mrpc.metric import GlueMrpc
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(seed)
     tokenized, tokenizer, model = data_and_model()
     collator = DataCollatorWithPadding(tokenizer)
     train_dl = DataLoader(tokenized["train"], shuffle=True, batch_size=BATCH, collate_fn=collator)
@@ -98,7 +99,7 @@ def course_loop(steps: int, warmup: int) -> dict:
     return report(meter, model, len(tokenized["validation"]), time.perf_counter() - started, metric.compute())
 
 
-def trainer(steps: int, warmup: int) -> dict:
+def trainer(steps: int, warmup: int, seed: int) -> dict:
     """(b) transformers.Trainer with the equivalent TrainingArguments."""
     import numpy as np
     from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
@@ -121,7 +122,7 @@ def trainer(steps: int, warmup: int) -> dict:
 
     arguments = TrainingArguments(
         output_dir=tempfile.mkdtemp(), per_device_train_batch_size=BATCH, per_device_eval_batch_size=BATCH,
-        learning_rate=LR, weight_decay=0.0, lr_scheduler_type="linear", max_steps=warmup + steps, seed=SEED,
+        learning_rate=LR, weight_decay=0.0, lr_scheduler_type="linear", max_steps=warmup + steps, seed=seed,
         report_to=[], save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True,
     )  # fmt: skip
     run = Trainer(model=model, args=arguments, train_dataset=tokenized["train"], data_collator=counting_collator,
@@ -136,8 +137,9 @@ def trainer(steps: int, warmup: int) -> dict:
     return report(meter, model, len(tokenized["validation"]), seconds, scores)
 
 
-def ours(steps: int, warmup: int, overrides: list[str]) -> dict:
-    """(c) This framework with its default settings, through the same classes `python run.py` uses."""
+def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
+    """(c) This framework with its default fast settings and the course's hyperparameters (experiment=course),
+    through the same classes `python run.py` uses."""
     from hydra import compose, initialize_config_dir
 
     from mrpc.experiment import Experiment
@@ -145,7 +147,7 @@ def ours(steps: int, warmup: int, overrides: list[str]) -> dict:
     from mrpc.outputs import RunFolder
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[f"seed={SEED}", "device=cpu", *overrides])
+        cfg = compose("config", overrides=[f"seed={seed}", "device=cpu", "experiment=course", *overrides])
     experiment = Experiment(cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False))
     meter = Meter(warmup)
 
@@ -207,18 +209,20 @@ def main() -> None:
     parser.add_argument("--ours", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for (c)")
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
     parser.add_argument("--worker", choices=list(VARIANTS), help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
     args = parser.parse_args()
     steps, warmup = (EPOCHS * 459, 0) if args.full else (args.steps, args.warmup)
     if args.worker:  # one measurement, in this process: print it as JSON
-        measure = {"a": course_loop, "b": trainer, "c": lambda s, w: ours(s, w, args.ours)}[args.worker]
-        print(json.dumps(measure(steps, warmup)))
+        measure = {"a": course_loop, "b": trainer, "c": lambda *a: ours(*a, args.ours)}[args.worker]
+        print(json.dumps(measure(steps, warmup, args.seed)))
         return
 
     peak = gemm_peak_gflops()
     runs: dict[str, list[dict]] = {variant: [] for variant in args.variants}
     for repeat, variant in itertools.product(range(args.repeats), args.variants):
-        command = [sys.executable, __file__, "--worker", variant, "--steps", str(args.steps),
-                   "--warmup", str(args.warmup), *(["--full"] if args.full else []), "--ours", *args.ours]  # fmt: skip
+        command = [sys.executable, __file__, "--worker", variant, "--steps", str(args.steps), "--warmup",
+                   str(args.warmup), "--seed", str(SEED + repeat), *(["--full"] if args.full else []),
+                   "--ours", *args.ours]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
         if result.returncode:
             sys.exit(f"variant {variant} failed:\n{result.stderr[-3000:]}")
@@ -245,6 +249,11 @@ def main() -> None:
     print(f"{'':24}" + "".join(f"{c:>22}" for c in columns))
     for variant, values in medians.items():
         print(f"{VARIANTS[variant]:24}" + "".join(f"{values[c]:22.3f}" for c in columns))
+    scores = ("validation_accuracy", "validation_f1")
+    summary["mean_scores"] = {v: {k: statistics.mean(r[k] for r in rs) for k in scores} for v, rs in runs.items()}
+    for variant, means in summary["mean_scores"].items():
+        print(f"{VARIANTS[variant]}: mean over seeds {SEED}-{SEED + args.repeats - 1}: "
+              f"accuracy {means['validation_accuracy']:.4f}, F1 {means['validation_f1']:.4f}")  # fmt: skip
     for name in ("c_over_a", "c_over_b"):
         if name in summary:
             print(f"{name}: " + ", ".join(f"{k} {v:.2f}x" for k, v in summary[name].items()))

@@ -61,6 +61,11 @@ def check_config(cfg: DictConfig) -> None:
         max_norm is None or (_is_number(max_norm) and max_norm > 0),
         "null (no clipping) or a number > 0",
     )
+    if cfg.optimizer.get("fused") and cfg.optimizer.get("foreach"):
+        raise UserError(
+            "optimizer.fused=true and optimizer.foreach=true cannot be combined (PyTorch runs one or the other); "
+            "set optimizer.foreach=null, or optimizer.fused=false to use the for-each implementation."
+        )
     for key, choices in CHOICES.items():
         _require(cfg, key, OmegaConf.select(cfg, key) in choices, "one of " + ", ".join(choices))
     _check_device(cfg.device)

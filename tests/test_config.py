@@ -20,12 +20,14 @@ def test_every_group_option_composes() -> None:
             assert cfg[group], (group, option)
 
 
-def test_the_defaults_are_the_course_recipe() -> None:
-    cfg = compose_config()
-    defaults = compose_config([f"{key}={value}" for key, value in {"train.epochs": 3}.items()])
-    assert defaults.train.batch_size == 8 and defaults.train.epochs == 3
-    assert cfg.optimizer._target_ == "torch.optim.AdamW" and cfg.optimizer.lr == 5e-5
-    assert cfg.scheduler.name == "linear" and cfg.scheduler.warmup_ratio == 0.0
+def test_experiment_course_is_the_course_recipe() -> None:
+    cfg = compose_config(["experiment=course", "train.epochs=3"])  # TINY shortens epochs: put them back
+    assert cfg.train.batch_size == 8 and cfg.train.epochs == 3 and cfg.train.max_grad_norm is None
+    assert cfg.optimizer._target_ == "torch.optim.AdamW"
+    assert cfg.optimizer.lr == 5e-5 and cfg.optimizer.weight_decay == 0
+    assert cfg.scheduler.name == "linear" and cfg.scheduler.warmup_ratio == 0.0 and cfg.scheduler.warmup_steps is None
+    # A preset is applied after the groups, and the command line still wins over it.
+    assert compose_config(["experiment=course", "optimizer.lr=3e-5"]).optimizer.lr == 3e-5
 
 
 @pytest.mark.parametrize("scheduler", ["linear", "cosine", "constant_with_warmup"])
@@ -68,6 +70,15 @@ def test_tiny_model_has_glue_label_names() -> None:
 def test_invalid_values_are_rejected_naming_the_key(override: str, key: str) -> None:
     with pytest.raises(UserError, match=f"^{key}=.* is invalid"):
         check_config(compose_config([override]))
+
+
+def test_adamw_is_fused_by_default_and_refuses_foreach_with_it() -> None:
+    cfg = compose_config()
+    optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
+    assert optimizer.defaults["fused"] is True
+    with pytest.raises(UserError, match=r"optimizer\.fused=true and optimizer\.foreach=true cannot be combined"):
+        check_config(compose_config(["optimizer.foreach=true"]))
+    check_config(compose_config(["optimizer.foreach=true", "optimizer.fused=false"]))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
