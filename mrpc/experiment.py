@@ -3,6 +3,7 @@ own `_setup_*`, and `run` trains, evaluates and writes the run folder."""
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 from pathlib import Path
@@ -25,6 +26,8 @@ from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.model import build_classifier, build_tokenizer
 from mrpc.outputs import MODEL, RunFolder, flatten
+
+log = logging.getLogger(__name__)
 
 # One progress bar per run, the training loop's: silence the libraries' own (map, load, save).
 datasets.disable_progress_bars()
@@ -83,7 +86,7 @@ class Experiment:
         for split, limit in limits.items():
             if limit:
                 splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
-        splits = tokenize(splits, self.tokenizer, dataset.max_length)
+        splits = tokenize(splits, self.tokenizer, dataset.max_length, self._tokenized_cache(dataset))
 
         def loader(split: str, batch_size: int, shuffle: bool = False) -> Any:
             return make_loader(
@@ -101,6 +104,18 @@ class Experiment:
         evaluated = ["validation", *(["test"] if train.predict_test else []), *(["train"] if train.eval_train else [])]
         eval_loaders = {split: loader(split, train.eval_batch_size) for split in evaluated}
         return loader("train", train.batch_size, shuffle=True), eval_loaders
+
+    def _tokenized_cache(self, dataset: DictConfig) -> Path | None:
+        """datasets' cache folder (HF_DATASETS_CACHE) when dataset.cache_tokenized is on and it is writable."""
+        if not dataset.cache_tokenized:
+            return None
+        folder = Path(datasets.config.HF_DATASETS_CACHE) / "mrpc_tokenized"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a read-only home must not stop a run: tokenize in memory instead
+            log.warning("Not caching tokenized data (dataset.cache_tokenized): %s", error)
+            return None
+        return folder
 
     def _setup_optimizer(self, optimizer: DictConfig) -> torch.optim.Optimizer:
         """The configured optimizer, with weight decay on every weight but biases and LayerNorms."""
@@ -157,6 +172,7 @@ class Experiment:
             "best_epoch": best.best["epoch"],
             "steps": loop.step,
             "train_seconds": round(loop.train_seconds, 3),
+            "first_step_started": loop.first_step_started,
             "torch_threads": torch.get_num_threads(),
             "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
         }

@@ -2,21 +2,54 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import torch
 from datasets import Dataset, DatasetDict
+from datasets.fingerprint import Hasher
 from torch.utils.data import DataLoader, RandomSampler, Sampler
 from transformers import DataCollatorWithPadding, PreTrainedTokenizerBase
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 
-def tokenize(splits: DatasetDict, tokenizer: PreTrainedTokenizerBase, max_length: int) -> DatasetDict:
-    """Token ids per pair, unpadded: padding happens per batch in the collator."""
+def tokenize(
+    splits: DatasetDict, tokenizer: PreTrainedTokenizerBase, max_length: int, cache_dir: Path | None = None
+) -> DatasetDict:
+    """Token ids per pair, unpadded: padding happens per batch in the collator.
+
+    With `cache_dir`, each split is tokenized once and kept there as an Arrow file named by what
+    determines it (the split's content fingerprint, the tokenizer, `max_length`); every later run,
+    such as each job of a sweep, memory-maps the file through datasets' own map cache instead.
+    """
 
     def encode(batch: dict) -> dict:
         return tokenizer(batch["sentence1"], batch["sentence2"], truncation=True, max_length=max_length)
 
-    encoded = splits.map(encode, batched=True, remove_columns=["sentence1", "sentence2"])
-    return encoded.rename_column("label", "labels")
+    encoded = {}
+    for name, split in splits.items():
+        # Our own fingerprint, because datasets' would dill-pickle the tokenizer on every call (~1 s).
+        key = Hasher.hash([split._fingerprint, tokenizer_fingerprint(tokenizer), max_length])
+        encoded[name] = split.map(
+            encode,
+            batched=True,
+            remove_columns=["sentence1", "sentence2"],
+            new_fingerprint=key,
+            cache_file_name=str(cache_dir / f"{name}-{key}.arrow") if cache_dir else None,
+        )
+    return DatasetDict(encoded).rename_column("label", "labels")
+
+
+def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
+    """A hash of everything that decides the token ids: vocabulary, normalizer, pre-tokenizer, template."""
+    if not tokenizer.is_fast:
+        return Hasher.hash(tokenizer)
+    state = json.loads(tokenizer.backend_tokenizer.to_str())
+    # Truncation and padding are per-call settings that each call writes into the backend: not identity.
+    state.pop("truncation", None)
+    state.pop("padding", None)
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
 def make_loader(

@@ -84,6 +84,7 @@ class FineTuneLoop:
         self._loss_count = 0  # examples in _loss_sum
         self._seconds_before = 0.0  # training time of earlier sessions of a resumed run
         self._started = self._eval_seconds = 0.0
+        self.first_step_started: float | None = None  # perf_counter() at this session's first step
 
     @property
     def train_seconds(self) -> float:
@@ -139,6 +140,8 @@ class FineTuneLoop:
         so the local share is the global share, and DDP's average over processes stays exact.
         Gradients are synchronised across processes once, on the window's last micro-batch.
         """
+        if self.first_step_started is None:
+            self.first_step_started = time.perf_counter()
         sizes = [len(batch["labels"]) for batch in window]
         for index, (batch, size) in enumerate(zip(window, sizes, strict=True)):
             batch.pop("idx")

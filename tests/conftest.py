@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -15,6 +18,9 @@ from omegaconf import DictConfig
 # imports huggingface_hub, which reads these once, at import.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# The tokenized-data cache (dataset.cache_tokenized) goes to a folder of this test session, not ~/.cache.
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mrpc-tests-datasets-")
+atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mrpc"

@@ -1,17 +1,24 @@
-"""Length-grouped batching: every pair once per epoch, far less padding, still shuffled by seed."""
+"""Length-grouped batching (every pair once per epoch, far less padding, still shuffled by seed) and the
+tokenized-data cache that sweep jobs share."""
+
+from pathlib import Path
 
 import pytest
 from conftest import DATA
 from transformers import AutoTokenizer
 
 from mrpc.data import load_mrpc
-from mrpc.loaders import make_loader, tokenize
+from mrpc.loaders import make_loader, tokenize, tokenizer_fingerprint
 from mrpc.model import resolve_checkpoint
+
+
+def minilm_tokenizer():
+    return AutoTokenizer.from_pretrained(resolve_checkpoint("sentence-transformers/all-MiniLM-L6-v2"))
 
 
 @pytest.fixture(scope="module")
 def train_split():
-    tokenizer = AutoTokenizer.from_pretrained(resolve_checkpoint("sentence-transformers/all-MiniLM-L6-v2"))
+    tokenizer = minilm_tokenizer()
     return tokenize(load_mrpc(str(DATA)), tokenizer, max_length=128)["train"], tokenizer
 
 
@@ -39,3 +46,32 @@ def test_grouped_order_depends_on_the_seed_only(train_split) -> None:
     again, _ = epoch(make_loader(split, tokenizer, 8, True, seed=1, group_by_length=True))
     other, _ = epoch(make_loader(split, tokenizer, 8, True, seed=2, group_by_length=True))
     assert first == again and first != other
+
+
+def test_tokenized_splits_are_cached_once_and_reused(tmp_path) -> None:
+    raw = load_mrpc(str(DATA))
+    first = tokenize(raw, minilm_tokenizer(), max_length=128, cache_dir=tmp_path)
+    files = sorted(path.name for path in tmp_path.glob("*.arrow"))
+    written = {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in tmp_path.glob("*.arrow")}
+    assert [name.split("-")[0] for name in files] == ["test", "train", "validation"]
+    # A new job: new tokenizer object, same files; its splits are read back from them, not re-tokenized.
+    again = tokenize(load_mrpc(str(DATA)), minilm_tokenizer(), max_length=128, cache_dir=tmp_path)
+    assert {path.name: (path.stat().st_ino, path.stat().st_mtime_ns) for path in tmp_path.glob("*.arrow")} == written
+    for name in ["train", "validation", "test"]:
+        backing = {Path(cache["filename"]).name for cache in again[name].cache_files}
+        assert backing == {file for file in files if file.startswith(f"{name}-")}
+        assert again[name]["input_ids"] == first[name]["input_ids"]
+        assert again[name]["labels"] == raw[name]["label"]
+    # Anything that changes the ids gets its own files: here a shorter truncation.
+    short = tokenize(raw, minilm_tokenizer(), max_length=32, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.arrow"))) == 6
+    assert max(len(ids) for ids in short["train"]["input_ids"]) == 32
+
+
+def test_tokenizer_fingerprint_ignores_call_settings_but_not_the_vocabulary() -> None:
+    tokenizer = minilm_tokenizer()
+    before = tokenizer_fingerprint(tokenizer)
+    tokenizer("a pair", "of sentences", truncation=True, max_length=16, padding="max_length")
+    assert tokenizer_fingerprint(tokenizer) == before
+    tokenizer.add_tokens(["paraphrase-token"])
+    assert tokenizer_fingerprint(tokenizer) != before
