@@ -15,7 +15,7 @@ def on_main_process(main_value: object, other_value: object) -> object:
     return main_value if os.environ.get("RANK", "0") == "0" else other_value
 
 
-def job_dirname(overrides: str, limit: int = 120) -> str:
+def job_dirname(overrides: str, limit: int = 200) -> str:
     """A sweep job's folder name: its overrides, shortened with a hash past `limit` characters.
 
     File names stop at 255 bytes; an Optuna trial or a long sweep easily has more overrides than

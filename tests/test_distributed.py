@@ -44,8 +44,8 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path: Pa
     one = train_in_process(tmp_path / "one", "dataset.limit_train=48", "dataset.limit_eval=null", "train.batch_size=16")
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(ROOT / "run.py"),
-        "model=tiny", "device=cpu", "dataset.limit_train=48", "train.epochs=2", "train.batch_size=8",
-        "train.eval_batch_size=16", "train.predict_test=false", *NO_DROPOUT,
+        "model=tiny", "experiment=course", "device=cpu", "dataset.limit_train=48", "train.epochs=2",
+        "train.batch_size=8", "train.eval_batch_size=16", "train.predict_test=false", *NO_DROPOUT,
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
@@ -62,7 +62,8 @@ def test_accelerate_launch_trains_data_parallel_into_one_folder(tmp_path: Path) 
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / "run.py"),
-        "model=tiny", "device=cpu", "dataset.limit_train=48", "dataset.limit_eval=24", "train.epochs=1",
+        "model=tiny", "experiment=course", "device=cpu", "dataset.limit_train=48", "dataset.limit_eval=24",
+        "train.epochs=1",
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
