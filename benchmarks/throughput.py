@@ -169,7 +169,8 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
     loop.fit()
     started = time.perf_counter()
     scores = loop.evaluate(experiment.eval_loaders["validation"])
-    return report(meter, loop.model, 408, time.perf_counter() - started, scores)
+    validation = len(experiment.eval_loaders["validation"].dataset)
+    return report(meter, loop.model, validation, time.perf_counter() - started, scores)
 
 
 def report(meter: Meter, model, eval_examples: int, eval_seconds: float, scores: dict) -> dict:

@@ -133,7 +133,8 @@ class Experiment:
         warmup = warmup_steps if warmup_steps is not None else math.ceil(warmup_ratio * total)
         return instantiate(spec, optimizer=self.optimizer, num_warmup_steps=warmup, num_training_steps=total)
 
-    def run(self, resume_from: Path | None = None) -> dict[str, Any]:
+    def run(self, job_started: float, resume_from: Path | None = None) -> dict[str, Any]:
+        """Train, evaluate and predict; `job_started` (a perf_counter) dates the job for `startup_seconds`."""
         train = self.cfg.train
         best = BestModelSaver(self.folder, self.tokenizer)
         loop = FineTuneLoop(
@@ -172,7 +173,8 @@ class Experiment:
             "best_epoch": best.best["epoch"],
             "steps": loop.step,
             "train_seconds": round(loop.train_seconds, 3),
-            "first_step_started": loop.first_step_started,
+            # From the job's start to its first optimizer step: what a sweep pays per job before training.
+            "startup_seconds": round(loop.first_step_started - job_started, 3) if loop.first_step_started else None,
             "torch_threads": torch.get_num_threads(),
             "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
         }

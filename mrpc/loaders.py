@@ -27,10 +27,11 @@ def tokenize(
     def encode(batch: dict) -> dict:
         return tokenizer(batch["sentence1"], batch["sentence2"], truncation=True, max_length=max_length)
 
+    # Our own fingerprint, because datasets' would dill-pickle the tokenizer on every call (~1 s).
+    tokenizer_key = tokenizer_fingerprint(tokenizer)
     encoded = {}
     for name, split in splits.items():
-        # Our own fingerprint, because datasets' would dill-pickle the tokenizer on every call (~1 s).
-        key = Hasher.hash([split._fingerprint, tokenizer_fingerprint(tokenizer), max_length])
+        key = Hasher.hash([split._fingerprint, tokenizer_key, max_length])
         encoded[name] = split.map(
             encode,
             batched=True,

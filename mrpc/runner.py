@@ -55,10 +55,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
         check_config(cfg)
         from mrpc.experiment import Experiment  # the heavy libraries load only once the config is sound
 
-        results = Experiment(cfg, folder).run(resume_from)
-        first_step = results.pop("first_step_started")
-        # From the job's start to its first optimizer step: what a sweep pays per job before training.
-        results["startup_seconds"] = round(first_step - started, 3) if first_step else None
+        results = Experiment(cfg, folder).run(started, resume_from)
     except BaseException as error:
         status = {Diverged: "diverged", Interrupted: "interrupted", KeyboardInterrupt: "interrupted"}
         status = status.get(type(error), "failed")
