@@ -38,16 +38,18 @@ class Meter:
         self.started = self.seconds = 0.0
 
     def batch(self, batch: dict) -> None:
-        if self.steps >= self.warmup:
-            self.examples += len(batch["input_ids"])
-            self.real += int(batch["attention_mask"].sum())
-            self.padded += batch["input_ids"].numel()
+        if self.steps < self.warmup:
+            return
+        if not self.examples:  # the first timed batch starts the clock (also with --full, where warmup is 0)
+            self.started = time.perf_counter()
+        self.examples += len(batch["input_ids"])
+        self.real += int(batch["attention_mask"].sum())
+        self.padded += batch["input_ids"].numel()
 
     def step_done(self) -> None:
         self.steps += 1
-        if self.steps == self.warmup:
-            self.started = time.perf_counter()
-        self.seconds = time.perf_counter() - self.started
+        if self.steps > self.warmup:
+            self.seconds = time.perf_counter() - self.started
 
 
 def data_and_model():
