@@ -54,6 +54,8 @@ def check_config(cfg: DictConfig) -> None:
         warmup_steps is None or (_is_int(warmup_steps) and warmup_steps >= 0),
         "null or a whole number >= 0",
     )
+    workers = cfg.dataset.num_workers
+    _require(cfg, "dataset.num_workers", _is_int(workers) and workers >= 0, "a whole number >= 0")
     max_norm = cfg.train.max_grad_norm
     _require(
         cfg,

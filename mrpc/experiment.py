@@ -98,6 +98,7 @@ class Experiment:
                 pad_to_multiple_of=dataset.pad_to_multiple_of,
                 group_by_length=dataset.group_by_length,
                 global_batch_size=batch_size * self.accelerator.num_processes * train.gradient_accumulation_steps,
+                num_workers=dataset.num_workers,
             )
 
         # Only the splits this run evaluates or predicts: each loader costs a pass over its lengths.

@@ -62,6 +62,7 @@ def make_loader(
     pad_to_multiple_of: int | None = None,
     group_by_length: bool = False,
     global_batch_size: int | None = None,
+    num_workers: int = 0,
 ) -> DataLoader:
     """A DataLoader whose order depends on `seed` alone, so the same seed gives the same batches.
 
@@ -69,7 +70,8 @@ def make_loader(
     training shuffles, then sorts within random mega-batches of 50 batches (transformers'
     LengthGroupedSampler); evaluation simply goes from the longest pair to the shortest. Grouping by
     the global batch (batch x processes x accumulation) makes every optimizer step see the same pairs
-    whatever the layout, so 2 processes x 8 still equals 1 process x 16.
+    whatever the layout, so 2 processes x 8 still equals 1 process x 16. The order is drawn in this
+    process whatever `num_workers`: workers only collate.
     """
     generator = torch.Generator().manual_seed(seed)
     lengths = [len(ids) for ids in split["input_ids"]] if group_by_length else []
@@ -86,4 +88,8 @@ def make_loader(
         sampler=sampler,
         generator=generator,
         collate_fn=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=pad_to_multiple_of),
+        num_workers=num_workers,
+        # Not persistent: a new iterator per epoch draws its worker seed from `generator` as it does with
+        # num_workers=0, so the shuffle (and an exact resume) does not depend on num_workers.
+        persistent_workers=False,
     )

@@ -81,6 +81,7 @@ CASES = {
     "cuda without a GPU": (args("device=cuda"), "device=cuda but PyTorch sees no CUDA GPU"),
     "bf16 on the CPU": (args("device.precision=bf16"), "device.precision=bf16 is not supported on the CPU"),
     "max_length 0": (args("dataset.max_length=0"), "dataset.max_length=0 is invalid"),
+    "workers < 0": (args("dataset.num_workers=-1"), "dataset.num_workers=-1 is invalid: expected a whole number >= 0"),
     "output folder not writable": (unwritable_output, "a-file/run"),
     "resume without a checkpoint": (lambda tmp: [f"resume={tmp}"], "has no checkpoint"),
     "completed folder, other config": (completed_run_of_another_config, "optimizer.lr: 5e-05 -> 0.0001"),

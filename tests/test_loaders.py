@@ -48,6 +48,20 @@ def test_grouped_order_depends_on_the_seed_only(train_split) -> None:
     assert first == again and first != other
 
 
+def test_worker_processes_change_nothing_but_who_collates(train_split) -> None:
+    """Two epochs through one loader: the same batches in the same order with 0 or 2 workers."""
+    split, tokenizer = train_split
+    split = split.select(range(400))
+
+    def two_epochs(num_workers: int) -> list[list[int]]:
+        loader = make_loader(split, tokenizer, 16, True, seed=3, group_by_length=True, num_workers=num_workers)
+        return [[batch["idx"].tolist() for batch in loader] for _ in range(2)]
+
+    in_process = two_epochs(0)
+    assert in_process[0] != in_process[1]  # each epoch reshuffles
+    assert two_epochs(2) == in_process
+
+
 def test_tokenized_splits_are_cached_once_and_reused(tmp_path) -> None:
     raw = load_mrpc(str(DATA))
     first = tokenize(raw, minilm_tokenizer(), max_length=128, cache_dir=tmp_path)
