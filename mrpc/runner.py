@@ -28,6 +28,7 @@ HARMLESS_ON_RESUME = (
     "resume",
     "overwrite",
     "device.num_threads",
+    "dataset.num_workers",  # workers only collate: the batches and their order do not change
     "train.log_every_steps",
     "train.checkpoint_every_steps",
     "train.keep_checkpoint",

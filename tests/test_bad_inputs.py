@@ -103,3 +103,11 @@ def test_bad_input_is_refused_clearly(case: str, tmp_path: Path) -> None:
     for folder in run_folders(tmp_path):
         status = json.loads((folder / "results.json").read_text())["status"]
         assert status != "completed" or folder.name == "done", folder  # "done" was completed by the setup
+
+
+def test_resume_accepts_settings_that_do_not_change_training(tmp_path: Path) -> None:
+    run = interrupted_run(tmp_path)
+    harmless = ["dataset.num_workers=1", "device.num_threads=1", "train.log_every_steps=3"]
+    result = run_cli(*TINY, "train.epochs=1", *harmless, f"resume={run}", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((run / "results.json").read_text())["status"] == "completed"
