@@ -1,6 +1,8 @@
 """Fine-tune a sequence classifier on GLUE MRPC: `python run.py [group=option] [key=value] [-m]`.
 
 The task function returns the best validation F1, so Hydra sweepers (Optuna) can maximise it.
+Exit codes: 0 completed (or skipped as already completed); 2 a user error (one message, no
+traceback); 128 + n stopped by signal n; 1 anything else.
 """
 
 import logging
@@ -12,12 +14,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from mrpc import resolvers
+from mrpc import config_schema, resolvers
 from mrpc.errors import Interrupted, UserError
 from mrpc.runner import train
 
 log = logging.getLogger("run")
 resolvers.register()
+config_schema.register()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

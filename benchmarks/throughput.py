@@ -144,13 +144,19 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
     through the same classes `python run.py` uses."""
     from hydra import compose, initialize_config_dir
 
+    from mrpc import config_schema, resolvers
     from mrpc.experiment import Experiment
+    from mrpc.interruption import StopSignals
     from mrpc.loop import FineTuneLoop, LoopSettings
-    from mrpc.outputs import RunFolder
+    from mrpc.run_folder import RunFolder
+    from mrpc.stopwatch import Stopwatch
 
+    config_schema.register()
+    resolvers.register()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=[f"seed={seed}", "device=cpu", "experiment=course", *overrides])
-    experiment = Experiment(cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False))
+    stopwatch = Stopwatch()
+    experiment = Experiment(cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False), stopwatch, StopSignals())
     meter = Meter(warmup)
 
     class MeteredLoop(FineTuneLoop):
@@ -166,7 +172,9 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
     loop = MeteredLoop(
         experiment.accelerator, experiment.model, experiment.optimizer, experiment.scheduler,
         experiment.train_loader, experiment.data_generator, experiment.eval_loaders,
-        LoopSettings(epochs=EPOCHS, max_steps=warmup + steps, log_every_steps=cfg.train.log_every_steps),
+        LoopSettings(epochs=EPOCHS, steps_per_epoch=experiment.steps_per_epoch, total_steps=warmup + steps,
+                     log_every_steps=cfg.train.log_every_steps),
+        stopwatch,
     )  # fmt: skip
     loop.fit()
     started = time.perf_counter()

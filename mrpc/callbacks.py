@@ -1,26 +1,28 @@
-"""Hooks into the training loop. The base class does nothing; each subclass overrides what it needs.
-
-Like Hydra's `Callback`: the loop calls every hook on every callback, so adding a behaviour
-(a log file, a tracker, a checkpoint) never touches the loop itself.
-"""
+"""What happens around the training loop, as callbacks. The base class does nothing; each subclass
+overrides what it needs, like Hydra's `Callback`. `FineTuneLoop.fit` calls these typed methods
+directly (see mrpc/loop.py for why hooks and not inline calls)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mrpc.outputs import MODEL, RunFolder, atomic_write_dir
+from mrpc.checkpoint import save_checkpoint
+from mrpc.errors import Interrupted
+from mrpc.results import MONITOR
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+    from mrpc.interruption import StopSignals
     from mrpc.loop import FineTuneLoop
+    from mrpc.run_folder import RunFolder
+
+log = logging.getLogger("mrpc.train")
 
 
 class Callback:
-    def on_train_start(self, loop: FineTuneLoop) -> None:
-        """Before the first step (also when resuming)."""
-
     def on_step_end(self, loop: FineTuneLoop) -> None:
         """After each optimizer step; `loop.step` counts optimizer steps."""
 
@@ -30,43 +32,63 @@ class Callback:
     def on_epoch_end(self, loop: FineTuneLoop) -> None:
         """After the last batch of an epoch and its evaluation."""
 
-    def on_train_end(self, loop: FineTuneLoop) -> None:
-        """After the last epoch, or after `train.max_steps`."""
-
-    def on_exception(self, loop: FineTuneLoop, error: BaseException) -> None:
-        """When training stops on an exception (divergence, a signal, a bug), before it propagates."""
+    def on_train_end(self, loop: FineTuneLoop, error: BaseException | None) -> None:
+        """When `fit` returns (`error` None) or raises (divergence, a signal, a bug)."""
 
 
 class MetricsLog(Callback):
-    """Appends each evaluation record to the run folder's metrics.jsonl."""
+    """Each evaluation: a line in metrics.jsonl, and one INFO line in the job's log (run.log)."""
 
     def __init__(self, folder: RunFolder) -> None:
         self.folder = folder
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
         self.folder.append_metrics(record)
+        log.info(
+            "epoch %.2f, step %d: train loss %.4f, validation accuracy %.4f, F1 %.4f, loss %.4f (%.0f s training)",
+            record["epoch"],
+            record["step"],
+            record["train_loss"],
+            record["validation_accuracy"],
+            record["validation_f1"],
+            record["validation_loss"],
+            record["train_seconds"],
+        )
 
 
 class BestModelSaver(Callback):
-    """Saves model and tokenizer with `save_pretrained` whenever `monitor` improves."""
+    """Saves model and tokenizer with `save_pretrained` whenever the monitored metric improves."""
 
-    def __init__(self, folder: RunFolder, tokenizer: PreTrainedTokenizerBase, monitor: str = "validation_f1") -> None:
-        self.folder, self.tokenizer, self.monitor = folder, tokenizer, monitor
-        self.best: dict[str, Any] | None = None
+    def __init__(self, folder: RunFolder, tokenizer: PreTrainedTokenizerBase, history: list[dict[str, Any]]) -> None:
+        self.folder, self.tokenizer = folder, tokenizer
+        self.best: dict[str, Any] | None = max(history, key=lambda record: record[MONITOR], default=None)
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
-        if self.best is not None and record[self.monitor] <= self.best[self.monitor]:
+        if self.best is not None and record[MONITOR] <= self.best[MONITOR]:
             return
         self.best = record
-        model = loop.accelerator.unwrap_model(loop.model)
-        if self.folder.writer:
-
-            def save(folder: Path) -> None:
-                model.save_pretrained(folder, safe_serialization=True)
-                self.tokenizer.save_pretrained(folder)
-
-            atomic_write_dir(self.folder.path / MODEL, save)
+        self.folder.save_model(loop.accelerator.unwrap_model(loop.model), self.tokenizer)
         loop.accelerator.wait_for_everyone()
+
+
+class Checkpointer(Callback):
+    """Checkpoints after every epoch and every `every_steps` steps, and stops on a deferred signal."""
+
+    def __init__(self, run_dir: Path, every_steps: int | None, stops: StopSignals) -> None:
+        self.run_dir, self.every_steps, self.stops = Path(run_dir), every_steps, stops
+
+    def on_step_end(self, loop: FineTuneLoop) -> None:
+        if self.stops.requested is not None or (self.every_steps and loop.step % self.every_steps == 0):
+            save_checkpoint(loop, self.run_dir)
+        self._stop_if_asked(loop)
+
+    def on_epoch_end(self, loop: FineTuneLoop) -> None:
+        save_checkpoint(loop, self.run_dir)
+        self._stop_if_asked(loop)
+
+    def _stop_if_asked(self, loop: FineTuneLoop) -> None:
+        if self.stops.requested is not None:
+            raise Interrupted(self.stops.requested, f"after step {loop.step}; a checkpoint was written")
 
 
 class TrackerLog(Callback):
@@ -75,8 +97,5 @@ class TrackerLog(Callback):
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
         loop.accelerator.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
 
-    def on_train_end(self, loop: FineTuneLoop) -> None:
-        loop.accelerator.end_training()
-
-    def on_exception(self, loop: FineTuneLoop, error: BaseException) -> None:
+    def on_train_end(self, loop: FineTuneLoop, error: BaseException | None) -> None:
         loop.accelerator.end_training()

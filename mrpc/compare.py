@@ -14,58 +14,16 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from mrpc.runs import Run, find_runs
-
-# Column name -> (value read from a completed run, whether higher is better).
-METRICS: dict[str, tuple[Callable[[Run], float], bool]] = {
-    "f1": (lambda run: run.results["best"]["validation_f1"], True),
-    "accuracy": (lambda run: run.results["best"]["validation_accuracy"], True),
-    "best_epoch": (lambda run: run.results["best_epoch"], False),
-    "train_seconds": (lambda run: run.results["train_seconds"], False),
-    "examples_per_s": (lambda run: run.results["train_examples_per_second"], True),
-}
-REPLICATE_KEYS = ["seed"]
-
-
-@dataclass
-class Group:
-    """One configuration: the runs that share every compared key's value."""
-
-    values: dict[str, Any]
-    runs: list[Run]
-
-    @property
-    def completed(self) -> list[Run]:
-        return [run for run in self.runs if run.status == "completed"]
-
-    def samples(self, metric: str) -> np.ndarray:
-        read, _ = METRICS[metric]
-        return np.array([read(run) for run in self.completed], dtype=float)
-
-    def label(self) -> str:
-        return ", ".join(f"{key}={value}" for key, value in self.values.items()) or "all runs"
-
-
-def varying_keys(runs: list[Run], ignore: list[str]) -> list[str]:
-    keys = sorted({key for run in runs for key in run.config})
-    varying = [key for key in keys if len({repr(run.config.get(key)) for run in runs}) > 1]
-    return [key for key in varying if key not in ignore]
-
-
-def group_runs(runs: list[Run], keys: list[str]) -> list[Group]:
-    groups: dict[str, Group] = {}
-    for run in runs:
-        values = {key: run.config.get(key) for key in keys}
-        groups.setdefault(repr(values), Group(values, [])).runs.append(run)
-    return list(groups.values())
+from mrpc.grouping import METRICS, Group, group_runs, varying_keys
+from mrpc.plots import plot_all
+from mrpc.results import Status
+from mrpc.runs import find_runs
 
 
 def summarise(groups: list[Group], metric: str, baseline: Group | None = None) -> list[dict[str, Any]]:
@@ -107,7 +65,7 @@ def _against(group: Group, baseline: Group, metric: str) -> dict[str, Any]:
 def _status(group: Group) -> str:
     counts: dict[str, int] = {}
     for run in group.runs:
-        counts[run.status] = counts.get(run.status, 0) + 1
+        counts[run.status.value] = counts.get(run.status.value, 0) + 1
     return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
 
 
@@ -209,7 +167,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    keys = args.group_by or varying_keys(runs, ignore=REPLICATE_KEYS + args.ignore)
+    unreadable = [run for run in runs if run.status == Status.UNREADABLE]
+    for run in unreadable:
+        print(f"unreadable: {run.path}: {run.problem}", file=sys.stderr)
+    runs = [run for run in runs if run.status != Status.UNREADABLE]
+    if not runs:
+        print("error: no run folder could be read", file=sys.stderr)
+        return 1
+    keys = args.group_by or varying_keys(runs, ignore=args.ignore)
     groups = group_runs(runs, keys)
     baseline = find_baseline(groups, args.baseline) if args.baseline else None
     rows = summarise(groups, args.metric, baseline)
@@ -219,14 +184,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.write(text)
     if args.plot:
-        from mrpc.plots import plot_all  # matplotlib is only imported when plots are asked for
-
         for path in plot_all(groups, keys, args.metric, args.plot):
             print(f"wrote {path}", file=sys.stderr)
-    unfinished = [run for run in runs if run.status != "completed"]
+    unfinished = [run for run in runs if run.status != Status.COMPLETED]
     for run in unfinished:
-        print(f"{run.status}: {run.path}", file=sys.stderr)
-    print(f"{len(runs)} runs in {len(groups)} configurations; {len(unfinished)} not completed", file=sys.stderr)
+        print(f"{run.status.value}: {run.path}", file=sys.stderr)
+    print(
+        f"{len(runs)} runs in {len(groups)} configurations; {len(unfinished)} not completed"
+        + (f"; {len(unreadable)} unreadable" if unreadable else ""),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -24,7 +24,8 @@ ENV_VAR = "MRPC_DATA_DIR"
 # Where the project's checkout keeps the shared data: <project>/../shared/data/mrpc.
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mrpc"
 
-SPLIT_FILES = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
+TRAIN, VALIDATION, TEST = "train", "validation", "test"  # the splits' names, as the Hub has them
+SPLIT_FILES = {TRAIN: "train.tsv", VALIDATION: "dev.tsv", TEST: "test.tsv"}
 LABELED_HEADER = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"]
 TEST_HEADER = ["index", "#1 ID", "#2 ID", "#1 String", "#2 String"]
 
@@ -63,7 +64,7 @@ def load_mrpc(data_dir: str | None = None, hub_fallback: bool = True) -> Dataset
 def read_glue_folder(folder: Path) -> DatasetDict:
     log.info("Reading MRPC from %s", folder)
     return DatasetDict(
-        {split: read_glue_tsv(folder / name, labeled=split != "test") for split, name in SPLIT_FILES.items()}
+        {split: read_glue_tsv(folder / name, labeled=split != TEST) for split, name in SPLIT_FILES.items()}
     )
 
 

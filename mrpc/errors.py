@@ -1,4 +1,4 @@
-"""The exceptions that end a run, each recorded as the run's status in results.json."""
+"""The exceptions that end a run; `mrpc.results.status_of` maps each to the status results.json records."""
 
 import signal
 
@@ -10,13 +10,17 @@ class UserError(Exception):
     """
 
 
+class FolderBusy(UserError):
+    """Another process holds the run folder's lock: this one stops and writes nothing."""
+
+
 class Diverged(RuntimeError):
     """The training loss became NaN or infinite (status `diverged`)."""
 
 
 class Interrupted(Exception):
-    """The run stopped on a signal after writing a checkpoint (status `interrupted`)."""
+    """SIGTERM or SIGINT ended the run (status `interrupted`); `run.py` exits with 128 + the signal number."""
 
-    def __init__(self, signum: int, step: int) -> None:
-        super().__init__(f"stopped by {signal.Signals(signum).name} after step {step}; a checkpoint was written")
+    def __init__(self, signum: int, where: str) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name} {where}")
         self.signum = signum

@@ -4,8 +4,6 @@ own `_setup_*`, and `run` trains, evaluates and writes the run folder."""
 from __future__ import annotations
 
 import logging
-import math
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +16,17 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_model
 
-from mrpc.callbacks import BestModelSaver, Callback, MetricsLog, TrackerLog
-from mrpc.checkpoint import CHECKPOINT, Checkpointer, load_checkpoint
+from mrpc.callbacks import BestModelSaver, Callback, Checkpointer, MetricsLog, TrackerLog
+from mrpc.checkpoint import load_checkpoint
 from mrpc.config_checks import runs_on_cpu
-from mrpc.data import LABEL_NAMES, load_mrpc
+from mrpc.data import LABEL_NAMES, TEST, TRAIN, VALIDATION, load_mrpc
+from mrpc.identity import flatten
+from mrpc.interruption import StopSignals
 from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.model import build_classifier, build_tokenizer
-from mrpc.outputs import MODEL, RunFolder, flatten
+from mrpc.run_folder import MODEL, RunFolder
+from mrpc.stopwatch import Stopwatch
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
 
 
 class Experiment:
-    def __init__(self, cfg: DictConfig, folder: RunFolder) -> None:
-        self.cfg, self.folder = cfg, folder
+    def __init__(self, cfg: DictConfig, folder: RunFolder, stopwatch: Stopwatch, stops: StopSignals) -> None:
+        self.cfg, self.folder, self.stopwatch, self.stops = cfg, folder, stopwatch, stops
         self.accelerator = self._setup_device(cfg.device, cfg.logger)
         set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
         self.tokenizer = build_tokenizer(cfg.model)
@@ -51,7 +52,11 @@ class Experiment:
             self.model, self.optimizer, self.train_loader, *self.eval_loaders.values()
         )
         self.eval_loaders = dict(zip(self.eval_loaders, eval_loaders, strict=True))
-        self.scheduler = self._setup_scheduler(cfg.scheduler, cfg.train)
+        # Computed once, from the prepared loader (its length is per process): the loop and the schedule share it.
+        self.steps_per_epoch, self.total_steps = optimizer_steps(
+            len(self.train_loader), cfg.train.gradient_accumulation_steps, cfg.train.epochs, cfg.train.max_steps
+        )
+        self.scheduler = instantiate(cfg.scheduler, optimizer=self.optimizer, total_steps=self.total_steps)
 
     def _setup_device(self, device: DictConfig, logger: DictConfig | None) -> Accelerator:
         # Tracker files (TensorBoard events, MLflow artifacts) stay inside the run folder.
@@ -75,14 +80,14 @@ class Experiment:
             mlflow.set_tracking_uri(logger.tracking_uri or f"sqlite:///{self.folder.path.absolute() / 'mlflow.db'}")
         hyperparameters = {
             key: value if isinstance(value, (int, float, str, bool)) else str(value)
-            for key, value in flatten(OmegaConf.to_container(self.cfg, resolve=True)).items()
+            for key, value in flatten(OmegaConf.to_container(self.cfg, resolve=True, enum_to_str=True)).items()
         }
         self.accelerator.init_trackers(logger.project_name, config=hyperparameters)
         return [TrackerLog()]
 
     def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
         splits = load_mrpc(dataset.data_dir, dataset.hub_fallback)
-        limits = {"train": dataset.limit_train, "validation": dataset.limit_eval, "test": dataset.limit_eval}
+        limits = {TRAIN: dataset.limit_train, VALIDATION: dataset.limit_eval, TEST: dataset.limit_eval}
         for split, limit in limits.items():
             if limit:
                 splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
@@ -102,9 +107,9 @@ class Experiment:
             )
 
         # Only the splits this run evaluates or predicts: each loader costs a pass over its lengths.
-        evaluated = ["validation", *(["test"] if train.predict_test else []), *(["train"] if train.eval_train else [])]
+        evaluated = [VALIDATION, *([TEST] if train.predict_test else []), *([TRAIN] if train.eval_train else [])]
         eval_loaders = {split: loader(split, train.eval_batch_size) for split in evaluated}
-        return loader("train", train.batch_size, shuffle=True), eval_loaders
+        return loader(TRAIN, train.batch_size, shuffle=True), eval_loaders
 
     def _tokenized_cache(self, dataset: DictConfig) -> Path | None:
         """datasets' cache folder (HF_DATASETS_CACHE) when dataset.cache_tokenized is on and it is writable."""
@@ -126,18 +131,9 @@ class Experiment:
         groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
         return instantiate(optimizer)(groups)
 
-    def _setup_scheduler(self, scheduler: DictConfig, train: DictConfig) -> torch.optim.lr_scheduler.LRScheduler:
-        spec = OmegaConf.to_container(scheduler, resolve=True)
-        warmup_ratio, warmup_steps = spec.pop("warmup_ratio"), spec.pop("warmup_steps")
-        accumulation = train.gradient_accumulation_steps
-        _, total = optimizer_steps(len(self.train_loader), accumulation, train.epochs, train.max_steps)
-        warmup = warmup_steps if warmup_steps is not None else math.ceil(warmup_ratio * total)
-        return instantiate(spec, optimizer=self.optimizer, num_warmup_steps=warmup, num_training_steps=total)
-
-    def run(self, job_started: float, resume_from: Path | None = None) -> dict[str, Any]:
-        """Train, evaluate and predict; `job_started` (a perf_counter) dates the job for `startup_seconds`."""
+    def run(self, checkpoint: Path | None = None) -> dict[str, Any]:
+        """Train (from `checkpoint` if given), evaluate and predict; returns results.json's fields."""
         train = self.cfg.train
-        best = BestModelSaver(self.folder, self.tokenizer)
         loop = FineTuneLoop(
             self.accelerator,
             self.model,
@@ -148,25 +144,29 @@ class Experiment:
             self.eval_loaders,
             LoopSettings(
                 epochs=train.epochs,
+                steps_per_epoch=self.steps_per_epoch,
+                total_steps=self.total_steps,
                 gradient_accumulation_steps=train.gradient_accumulation_steps,
-                max_steps=train.max_steps,
                 max_grad_norm=train.max_grad_norm,
                 eval_every_steps=train.eval_every_steps,
                 eval_train=train.eval_train,
                 log_every_steps=train.log_every_steps,
             ),
-            callbacks=[
-                MetricsLog(self.folder),
-                best,
-                Checkpointer(self.folder.path, train.checkpoint_every_steps),
-                *self._setup_trackers(self.cfg.logger),
-            ],
+            self.stopwatch,
         )
-        if resume_from:
-            load_checkpoint(loop, resume_from)
+        if checkpoint:
+            load_checkpoint(loop, checkpoint)
             self.folder.reopen(loop.history)
-            best.best = max(loop.history, key=lambda record: record[best.monitor], default=None)
-        history = loop.fit()
+        best = BestModelSaver(self.folder, self.tokenizer, loop.history)
+        loop.callbacks = [
+            MetricsLog(self.folder),
+            best,
+            Checkpointer(self.folder.path, train.checkpoint_every_steps, self.stops),
+            *self._setup_trackers(self.cfg.logger),
+        ]
+        startup_seconds = self.stopwatch.elapsed()
+        with self.stops.deferred():
+            history = loop.fit()
         self._predict_with_best_model(loop)
         return {
             "final": history[-1],
@@ -174,8 +174,7 @@ class Experiment:
             "best_epoch": best.best["epoch"],
             "steps": loop.step,
             "train_seconds": round(loop.train_seconds, 3),
-            # From the job's start to its first optimizer step: what a sweep pays per job before training.
-            "startup_seconds": round(loop.first_step_started - job_started, 3) if loop.first_step_started else None,
+            "startup_seconds": round(startup_seconds, 3),
             "torch_threads": torch.get_num_threads(),
             "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
         }
@@ -183,8 +182,6 @@ class Experiment:
     def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
         """Reload the saved best weights, then write GLUE-format predictions for validation and test."""
         load_model(self.accelerator.unwrap_model(self.model), self.folder.path / MODEL / "model.safetensors")
-        for split in ["validation", "test"] if self.cfg.train.predict_test else ["validation"]:
+        for split in [VALIDATION, TEST] if self.cfg.train.predict_test else [VALIDATION]:
             outputs = loop.predict(self.eval_loaders[split])
             self.folder.write_predictions(split, outputs["idx"].tolist(), outputs["prediction"].tolist())
-        if not self.cfg.train.keep_checkpoint and self.folder.writer:
-            shutil.rmtree(self.folder.path / CHECKPOINT.parent)

@@ -12,6 +12,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from mrpc.results import Status
 from mrpc.runs import find_runs
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,14 @@ class SweepSummary(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         runs = find_runs([sweep_dir]) if sweep_dir.exists() else []
-        counts = Counter(run.status for run in runs)
+        counts = Counter(run.status.value for run in runs)
         summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
         log.info("Sweep finished: %d jobs (%s). Compare them: python -m mrpc.compare %s", len(runs), summary, sweep_dir)
-        not_completed = len(runs) - counts["completed"]
+        not_completed = len(runs) - counts[Status.COMPLETED.value]
         if not_completed:
             for run in runs:
-                if run.status != "completed":
-                    log.error("%s: %s", run.status, run.path)
+                if run.status != Status.COMPLETED:
+                    log.error("%s: %s%s", run.status.value, run.path, f" ({run.problem})" if run.problem else "")
             log.error(
                 "%d of %d jobs did not complete; re-run the same command with hydra.sweep.dir=%s to retry only those.",
                 not_completed,

@@ -1,8 +1,12 @@
 """The training loop: plain PyTorch, with Accelerate for devices, precision and processes.
 
-Read it top to bottom: `fit` runs epochs of `train_step`s and evaluates on a cadence;
-`evaluate` and `predict` run the model under `torch.inference_mode`. Everything else
-(files, checkpoints, trackers) hangs off callbacks.
+Read it top to bottom: `fit` runs epochs of `train_step`s and evaluates on a cadence; `evaluate`
+and `predict` run the model under `torch.inference_mode`. What happens around it (metrics.jsonl,
+the best model, trackers, checkpoints and stop requests) lives in `mrpc.callbacks`, called at
+three points: after a step, after an evaluation, after an epoch. Hooks rather than inline calls
+because the set differs from run to run (trackers, a search's pruner) and adding one must not
+touch this file; typed methods rather than hook names in strings, so that a misspelt hook is an
+AttributeError in the first test instead of a silent no-op.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,26 +25,23 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from mrpc.callbacks import Callback
+from mrpc.data import TRAIN, VALIDATION
 from mrpc.errors import Diverged
 from mrpc.metric import GlueMrpc
+from mrpc.results import metric_key
+from mrpc.stopwatch import Stopwatch
 
 
 @dataclass
 class LoopSettings:
     epochs: int
+    steps_per_epoch: int  # optimizer steps; see `optimizer_steps`
+    total_steps: int
     gradient_accumulation_steps: int = 1
-    max_steps: int | None = None
     max_grad_norm: float | None = None
     eval_every_steps: int | None = None
     eval_train: bool = False
     log_every_steps: int = 10
-
-
-def _windows(batches: Iterable[dict], size: int) -> Iterator[list[dict]]:
-    """Consecutive groups of `size` batches; the last group may be shorter."""
-    iterator = iter(batches)
-    while window := list(itertools.islice(iterator, size)):
-        yield window
 
 
 def optimizer_steps(batches: int, accumulation: int, epochs: int, max_steps: int | None) -> tuple[int, int]:
@@ -49,6 +49,13 @@ def optimizer_steps(batches: int, accumulation: int, epochs: int, max_steps: int
     per_epoch = math.ceil(batches / accumulation)
     total = per_epoch * epochs
     return per_epoch, min(total, max_steps) if max_steps else total
+
+
+def _windows(batches: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Consecutive groups of `size` batches; the last group may be shorter."""
+    iterator = iter(batches)
+    while window := list(itertools.islice(iterator, size)):
+        yield window
 
 
 class FineTuneLoop:
@@ -62,6 +69,7 @@ class FineTuneLoop:
         data_generator: torch.Generator,
         eval_loaders: dict[str, DataLoader],
         settings: LoopSettings,
+        stopwatch: Stopwatch,
         callbacks: Sequence[Callback] = (),
     ) -> None:
         self.accelerator = accelerator
@@ -70,10 +78,8 @@ class FineTuneLoop:
         self.data_generator = data_generator  # the training loader's shuffling generator
         self.eval_loaders = eval_loaders
         self.settings = settings
+        self.stopwatch = stopwatch
         self.callbacks = list(callbacks)
-        self.steps_per_epoch, self.total_steps = optimizer_steps(
-            len(train_loader), settings.gradient_accumulation_steps, settings.epochs, settings.max_steps
-        )
         self.step = 0  # optimizer steps so far
         self.epoch = 0  # completed epochs
         self.batch_in_epoch = 0  # batches of the current epoch already trained on
@@ -82,29 +88,27 @@ class FineTuneLoop:
         self.train_examples = 0
         self._loss_sum = torch.zeros((), device=accelerator.device)  # summed on device: no host sync per step
         self._loss_count = 0  # examples in _loss_sum
-        self._seconds_before = 0.0  # training time of earlier sessions of a resumed run
-        self._started = self._eval_seconds = 0.0
-        self.first_step_started: float | None = None  # perf_counter() at this session's first step
 
     @property
     def train_seconds(self) -> float:
         """Wall time in `fit` minus the time spent evaluating, over every session of the run."""
-        return self._seconds_before + time.perf_counter() - self._started - self._eval_seconds
+        return self.stopwatch.seconds("train") - self.stopwatch.seconds("evaluate")
 
     def fit(self) -> list[dict[str, Any]]:
-        self._call("on_train_start")
-        self._started, self._eval_seconds = time.perf_counter(), 0.0
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.accelerator.is_main_process)
+        bar = tqdm(total=self.settings.total_steps, initial=self.step, disable=not self.accelerator.is_main_process)
+        error: BaseException | None = None
         try:
-            while self.epoch < self.settings.epochs and self.step < self.total_steps:
-                bar.set_description(f"epoch {self.epoch + 1}/{self.settings.epochs}")
-                self._train_epoch(bar)
-            self._call("on_train_end")
-        except BaseException as error:
-            self._call("on_exception", error)
+            with self.stopwatch.phase("train"):
+                while self.epoch < self.settings.epochs and self.step < self.settings.total_steps:
+                    bar.set_description(f"epoch {self.epoch + 1}/{self.settings.epochs}")
+                    self._train_epoch(bar)
+        except BaseException as raised:
+            error = raised
             raise
         finally:
             bar.close()
+            for callback in self.callbacks:
+                callback.on_train_end(self, error)
         return self.history
 
     def _train_epoch(self, bar: tqdm) -> None:
@@ -122,14 +126,16 @@ class FineTuneLoop:
                 bar.set_postfix(loss=f"{self._check_finite(self._mean_loss()):.4f}", lr=f"{self.lr:.2e}")
             if self.settings.eval_every_steps and self.step % self.settings.eval_every_steps == 0:
                 self._evaluate_all()
-            self._call("on_step_end")
-            if self.step >= self.total_steps:
+            for callback in self.callbacks:
+                callback.on_step_end(self)
+            if self.step >= self.settings.total_steps:
                 break
         self.epoch += 1
         self.batch_in_epoch = 0
         if self._loss_count:  # skip when the last evaluation already covered every batch
             self._evaluate_all()
-        self._call("on_epoch_end")
+        for callback in self.callbacks:
+            callback.on_epoch_end(self)
 
     def train_step(self, window: list[dict[str, torch.Tensor]]) -> None:
         """One optimizer step over a window of micro-batches (gradient accumulation).
@@ -140,8 +146,6 @@ class FineTuneLoop:
         so the local share is the global share, and DDP's average over processes stays exact.
         Gradients are synchronised across processes once, on the window's last micro-batch.
         """
-        if self.first_step_started is None:
-            self.first_step_started = time.perf_counter()
         sizes = [len(batch["labels"]) for batch in window]
         for index, (batch, size) in enumerate(zip(window, sizes, strict=True)):
             batch.pop("idx")
@@ -154,7 +158,9 @@ class FineTuneLoop:
         if self.settings.max_grad_norm:
             self.accelerator.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
         self.optimizer.step()
-        self.scheduler.step()  # ours, not prepared by Accelerate: exactly once per optimizer step
+        # fp16's loss scaler skips a step whose gradients overflowed: the schedule must not advance then.
+        if not self.accelerator.optimizer_step_was_skipped:
+            self.scheduler.step()
         self.optimizer.zero_grad()
         self.train_examples += sum(sizes) * self.accelerator.num_processes
 
@@ -174,7 +180,7 @@ class FineTuneLoop:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
         self.history, self.train_examples = state["history"], state["train_examples"]
-        self._seconds_before = state["train_seconds"]
+        self.stopwatch.add("train", state["train_seconds"])
         self._loss_sum.fill_(state["loss_sum"])
         self._loss_count = state["loss_count"]
 
@@ -214,23 +220,23 @@ class FineTuneLoop:
 
     def _evaluate_all(self) -> None:
         """Evaluate every split, append a metrics record and tell the callbacks."""
-        started = time.perf_counter()
-        record: dict[str, Any] = {
-            "epoch": round(self.step / self.steps_per_epoch, 4),
-            "step": self.step,
-            "train_loss": self._check_finite(self._mean_loss()),
-            "lr": self.lr,
-        }
-        self._loss_sum.zero_()
-        self._loss_count = 0
-        for split in ["validation", "train"] if self.settings.eval_train else ["validation"]:
-            for name, value in self.evaluate(self.eval_loaders[split]).items():
-                record[f"{split}_{name}"] = value
-        self.model.train()
-        record["train_seconds"] = round(self.train_seconds - (time.perf_counter() - started), 3)
-        self.history.append(record)
-        self._call("on_evaluate", record)
-        self._eval_seconds += time.perf_counter() - started  # saving the best model counts as evaluation
+        with self.stopwatch.phase("evaluate"):  # saving the best model counts as evaluation
+            record: dict[str, Any] = {
+                "epoch": round(self.step / self.settings.steps_per_epoch, 4),
+                "step": self.step,
+                "train_loss": self._check_finite(self._mean_loss()),
+                "lr": self.lr,
+            }
+            self._loss_sum.zero_()
+            self._loss_count = 0
+            for split in [VALIDATION, TRAIN] if self.settings.eval_train else [VALIDATION]:
+                for name, value in self.evaluate(self.eval_loaders[split]).items():
+                    record[metric_key(split, name)] = value
+            self.model.train()
+            record["train_seconds"] = round(self.train_seconds, 3)
+            self.history.append(record)
+            for callback in self.callbacks:
+                callback.on_evaluate(self, record)
 
     def _mean_loss(self) -> float:
         """Mean training loss per example since the last evaluation, over every process."""
@@ -242,7 +248,3 @@ class FineTuneLoop:
         if not math.isfinite(loss):
             raise Diverged(f"the training loss is {loss} at step {self.step} (epoch {self.epoch + 1})")
         return loss
-
-    def _call(self, hook: str, *args: Any) -> None:
-        for callback in self.callbacks:
-            getattr(callback, hook)(self, *args)

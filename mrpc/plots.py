@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from mrpc.compare import METRICS, Group
+from mrpc.grouping import METRICS, Group
 
 
 def plot_all(groups: list[Group], keys: list[str], metric: str, folder: Path) -> list[Path]:

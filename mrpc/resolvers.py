@@ -5,6 +5,8 @@ import os
 
 from omegaconf import OmegaConf
 
+from mrpc.identity import CONTROL_KEYS
+
 
 def on_main_process(main_value: object, other_value: object) -> object:
     """`main_value` in the main process, `other_value` in the others of a multi-process launch.
@@ -29,3 +31,5 @@ def job_dirname(overrides: str, limit: int = 200) -> str:
 def register() -> None:
     OmegaConf.register_new_resolver("mrpc.on_main", on_main_process, replace=True)
     OmegaConf.register_new_resolver("mrpc.job_dirname", job_dirname, replace=True)
+    # Hydra's exclude_keys: the control keys stay out of sweep job folder names (mrpc/identity.py).
+    OmegaConf.register_new_resolver("mrpc.control_keys", lambda: list(CONTROL_KEYS), replace=True)

@@ -1,4 +1,4 @@
-"""Find run folders below any mix of paths and read what each one holds."""
+"""Find run folders below any mix of paths and read what each one holds, damaged ones included."""
 
 from __future__ import annotations
 
@@ -9,19 +9,20 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from mrpc.outputs import CONFIG, METRICS, RESULTS, flatten
+from mrpc.folder_lock import is_held
+from mrpc.identity import flatten
+from mrpc.results import RESULTS, Results, Status, UnreadableFile, read_results
+from mrpc.run_folder import CONFIG, METRICS
 
 
 @dataclass
 class Run:
     path: Path
-    config: dict[str, Any]  # flattened: {"optimizer.lr": 3e-05, ...}
-    results: dict[str, Any] = field(default_factory=dict)
+    status: Status
+    config: dict[str, Any] = field(default_factory=dict)  # flattened: {"optimizer.lr": 3e-05, ...}
+    results: Results = field(default_factory=Results)
     metrics: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        return self.results.get("status", "unknown")
+    problem: str | None = None  # why an `unreadable` run could not be read
 
 
 def is_run_folder(path: Path) -> bool:
@@ -40,21 +41,41 @@ def find_runs(paths: list[Path]) -> list[Run]:
 
 
 def read_run(path: Path) -> Run:
+    """A run as it stands: `crashed` if it says running but no process holds its lock."""
+    try:
+        results = read_results(path)
+        if results is None:
+            raise UnreadableFile(f"{path / RESULTS} is missing")
+        run = Run(path, results.status, _read_config(path), results, read_metrics(path / METRICS))
+    except UnreadableFile as error:
+        return Run(path, Status.UNREADABLE, problem=str(error))
+    if run.status == Status.RUNNING and not is_held(path):
+        run.status = Status.CRASHED
+    return run
+
+
+def _read_config(path: Path) -> dict[str, Any]:
     # The resolved config.yaml; a run killed before writing it still has Hydra's own copy.
-    config_file = path / CONFIG if (path / CONFIG).exists() else path / ".hydra" / "config.yaml"
-    config = OmegaConf.to_container(OmegaConf.load(config_file), resolve=False) if config_file.exists() else {}
-    results = json.loads((path / RESULTS).read_text()) if (path / RESULTS).exists() else {}
-    return Run(path, flatten(config), results, read_metrics(path / METRICS))
+    file = path / CONFIG if (path / CONFIG).exists() else path / ".hydra" / "config.yaml"
+    if not file.exists():
+        return {}
+    try:
+        return flatten(OmegaConf.to_container(OmegaConf.load(file), resolve=False))
+    except Exception as error:  # OmegaConf raises yaml's errors and its own for a damaged file
+        raise UnreadableFile(f"{file}: {error}") from None
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """The records of metrics.jsonl; a torn last line (a run killed mid-write) is left out."""
+    """The records of metrics.jsonl. A torn last line (a run killed mid-write) is left out; a damaged
+    line before it makes the file unreadable."""
     if not path.exists():
         return []
+    lines = path.read_text(errors="replace").splitlines()
     records = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(lines, start=1):
         try:
             records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+        except json.JSONDecodeError as error:
+            if number < len(lines):
+                raise UnreadableFile(f"{path}:{number}: {error}") from None
     return records

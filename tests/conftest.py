@@ -14,6 +14,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from mrpc import config_schema, resolvers
+
 # No test may reach the Hub: fail fast instead of waiting on the network. Set before any test module
 # imports huggingface_hub, which reads these once, at import.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -21,6 +23,9 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 # The tokenized-data cache (dataset.cache_tokenized) goes to a folder of this test session, not ~/.cache.
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mrpc-tests-datasets-")
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
+
+config_schema.register()  # as run.py does before Hydra composes
+resolvers.register()
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mrpc"

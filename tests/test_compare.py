@@ -12,6 +12,7 @@ import yaml
 from PIL import Image
 
 from mrpc import compare
+from mrpc.folder_lock import FolderLock
 
 F1 = {2e-5: [0.80, 0.82, 0.84], 5e-5: [0.86, 0.87, 0.88]}
 
@@ -68,8 +69,30 @@ def test_groups_by_the_varying_key_with_seed_as_replicates(sweep: Path, capsys: 
     assert second["accuracy_mean"] == pytest.approx(0.77)
     assert second["train_seconds_mean"] == pytest.approx(102.0)
     assert unfinished["n"] == 0 and math.isnan(unfinished["f1_mean"])
-    assert unfinished["status"] == "1 failed, 1 running"
-    assert "failed:" in err and "running:" in err and "8 runs in 3 configurations; 2 not completed" in err
+    # "running" in its results.json, but no process holds the folder's lock: it crashed.
+    assert unfinished["status"] == "1 crashed, 1 failed"
+    assert "failed:" in err and "crashed:" in err and "8 runs in 3 configurations; 2 not completed" in err
+
+
+def test_a_running_folder_is_running_while_its_lock_is_held(sweep: Path, capsys: pytest.CaptureFixture) -> None:
+    with FolderLock(sweep / "optimizer.lr=0.001,seed=2"):
+        _, out, _ = run_compare(sweep, "--format", "json", capsys=capsys)
+    assert json.loads(out)[-1]["status"] == "1 failed, 1 running"
+
+
+def test_unreadable_folders_are_listed_and_the_rest_compared(sweep: Path, capsys: pytest.CaptureFixture) -> None:
+    (sweep / "optimizer.lr=2e-05,seed=1" / "results.json").write_text('{"status": "compl')  # a copy cut short
+    (sweep / "optimizer.lr=2e-05,seed=2" / "metrics.jsonl").write_text('{"step": 1}\n{"ste\n{"step": 3}\n')
+    code, out, err = run_compare(sweep, "--format", "json", capsys=capsys)
+    assert code == 0
+    assert "unreadable: " in err and "seed=1/results.json: Unterminated string" in err
+    assert "seed=2/metrics.jsonl:2:" in err and "; 2 unreadable" in err
+    rows = {row["optimizer.lr"]: row for row in json.loads(out)}
+    assert rows[2e-5]["n"] == 1 and rows[5e-5]["n"] == 3
+    for folder in sweep.iterdir():
+        (folder / "results.json").write_text("not json")
+    code, _, err = run_compare(sweep, capsys=capsys)
+    assert code == 1 and "no run folder could be read" in err
 
 
 def test_mixed_paths_find_each_run_once(sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -13,10 +13,11 @@ from mrpc import runner
 
 # Dropout off: its random masks are the one thing that legitimately differs between layouts.
 NO_DROPOUT = ["model.from_config.hidden_dropout_prob=0", "model.from_config.attention_probs_dropout_prob=0"]
+KEEP = "train.keep_checkpoint=true"  # the final weights are read from the checkpoint
 
 
 def train_in_process(run_dir: Path, *overrides: str) -> tuple[list[dict], dict[str, torch.Tensor]]:
-    runner.train(compose_config([*NO_DROPOUT, "train.predict_test=false", *overrides]), run_dir, overrides=[])
+    runner.train(compose_config([*NO_DROPOUT, KEEP, "train.predict_test=false", *overrides]), run_dir, overrides=[])
     return read_jsonl(run_dir / "metrics.jsonl"), load_file(run_dir / "checkpoints" / "last" / "model.safetensors")
 
 
@@ -45,7 +46,7 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path: Pa
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(ROOT / "run.py"),
         "model=tiny", "experiment=course", "device=cpu", "dataset.limit_train=48", "train.epochs=2",
-        "train.batch_size=8", "train.eval_batch_size=16", "train.predict_test=false", *NO_DROPOUT,
+        "train.batch_size=8", "train.eval_batch_size=16", "train.predict_test=false", KEEP, *NO_DROPOUT,
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)

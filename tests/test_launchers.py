@@ -4,8 +4,7 @@ import json
 import os
 from pathlib import Path
 
-from conftest import ROOT, TINY, run_cli, run_folders
-from hydra import compose, initialize_config_dir
+from conftest import TINY, run_cli, run_folders
 
 SWEEP = ["-m", *TINY, "train.epochs=1", "train.predict_test=false", "seed=1,2"]
 
@@ -28,17 +27,6 @@ def test_submitit_local_executor_runs_the_sweep(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert [job["status"] for job in results(tmp_path / "outputs")] == ["completed", "completed"]
     assert list((tmp_path / "outputs").rglob(".submitit"))  # submitit's own job folders and logs
-
-
-def test_slurm_preset_composes_for_a_cluster() -> None:
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(
-            "config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True
-        )
-    launcher = cfg.hydra.launcher
-    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
-    assert (launcher.partition, launcher.gpus_per_node, launcher.timeout_min) == ("gpu", 1, 240)
-    assert launcher.max_num_timeout == 3  # requeue on preemption or time-out
 
 
 def test_optuna_search_keeps_a_persistent_study_in_the_sweep_folder(tmp_path: Path) -> None:

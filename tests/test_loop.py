@@ -1,10 +1,12 @@
 """The loop's own guarantees, exercised in-process on the tiny model."""
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 import torch
+from accelerate import Accelerator
 from conftest import compose_config, read_jsonl
 
 from mrpc import experiment, runner
@@ -45,3 +47,24 @@ def test_max_steps_and_step_evaluation(tmp_path: Path) -> None:
     assert [m["step"] for m in metrics] == [2, 4, 5]  # every 2 steps, then the cut-off's own evaluation
     assert metrics[-1]["lr"] == 0.0  # the schedule decays over the 5 steps actually run
     assert not (tmp_path / "predictions" / "test.tsv").exists()
+
+
+def test_a_skipped_optimizer_step_does_not_step_the_schedule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fp16's loss scaler skips steps whose gradients overflowed; faked here on the CPU for every step."""
+    monkeypatch.setattr(Accelerator, "optimizer_step_was_skipped", property(lambda self: True))
+    runner.train(compose_config(["train.predict_test=false"]), tmp_path, overrides=[])
+    assert [m["lr"] for m in read_jsonl(tmp_path / "metrics.jsonl")] == [5e-5, 5e-5]  # linear decay never advanced
+    monkeypatch.undo()
+    runner.train(compose_config(["train.predict_test=false"]), tmp_path / "normal", overrides=[])
+    assert [m["lr"] for m in read_jsonl(tmp_path / "normal" / "metrics.jsonl")] == [2.5e-5, 0.0]
+
+
+def test_each_evaluation_is_one_line_of_the_job_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="mrpc.train"):
+        runner.train(compose_config(["train.predict_test=false"]), tmp_path, overrides=[])
+    lines = [record.getMessage() for record in caplog.records if record.name == "mrpc.train"]
+    metrics = read_jsonl(tmp_path / "metrics.jsonl")
+    assert len(lines) == len(metrics) == 2
+    for line, record in zip(lines, metrics, strict=True):
+        assert line.startswith(f"epoch {record['epoch']:.2f}, step {record['step']}: train loss")
+        assert f"validation accuracy {record['validation_accuracy']:.4f}, F1 {record['validation_f1']:.4f}" in line

@@ -1,10 +1,11 @@
-"""Checkpoints and resume: a run stopped by SIGTERM or killed with SIGKILL, then resumed, ends
-exactly as an uninterrupted run (metrics.jsonl and final weights)."""
+"""Checkpoints, resume and the folder lock, across real processes: a run stopped by SIGTERM or killed
+with SIGKILL, then resumed, ends exactly as an uninterrupted run (metrics.jsonl and final weights).
+Every wait is for a state (a checkpoint at a step, a file), never for a duration."""
 
 import json
 import os
-import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,14 +13,21 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, TINY, compose_config, read_jsonl
+from conftest import ROOT, TINY, read_jsonl
 from safetensors.torch import load_file
 
-from mrpc import runner
-from mrpc.errors import UserError
+from mrpc.folder_lock import FolderLock
+from mrpc.results import Status
+from mrpc.runs import read_run
 
-# 800 pairs / batch 8 = 100 steps an epoch: long enough to stop mid-epoch, still seconds per run.
-LONGER = [*TINY, "dataset.limit_train=800", "train.checkpoint_every_steps=4", "train.predict_test=false"]
+# 800 pairs / batch 8 = 100 steps an epoch, 2 epochs; the final weights are read from the kept checkpoint.
+LONGER = [
+    *TINY,
+    "dataset.limit_train=800",
+    "train.checkpoint_every_steps=1",
+    "train.predict_test=false",
+    "train.keep_checkpoint=true",
+]
 
 
 def start(run_dir: Path, *extra: str) -> subprocess.Popen:
@@ -93,18 +101,18 @@ def test_sigterm_mid_epoch_then_resume_matches_uninterrupted(tmp_path: Path, uni
 
 
 def test_repeated_kill_9_leaves_a_resumable_folder(tmp_path: Path, uninterrupted) -> None:
-    rng = random.Random(0)
-    for _ in range(3):
-        before = checkpoint_step(tmp_path)
+    # Killed once a checkpoint at or past each step exists: mid-epoch, at the epoch boundary (100), mid-epoch 2.
+    # With a checkpoint every step the process is then writing the next one, or stepping, or evaluating.
+    for kill_after in (37, 100, 150):
         process = start(tmp_path, "resume=true")
-        while checkpoint_step(tmp_path) == before:  # wait until this session is training and checkpointing
+        while (checkpoint_step(tmp_path) or 0) < kill_after:
             assert process.poll() is None, output(process)
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0.0, 1.5))  # then kill at a random moment: mid-step, mid-write, mid-evaluation
+            time.sleep(0.005)
         process.kill()
-        process.wait()
+        assert process.wait() == -signal.SIGKILL, output(process)
         for path in tmp_path.rglob("*.json"):  # no JSON file is ever half-written
             json.loads(path.read_text())
+        assert read_run(tmp_path).status == Status.CRASHED  # says running, but nobody holds its lock
     final = start(tmp_path, "resume=true")
     assert final.wait() == 0, output(final)
     results = json.loads((tmp_path / "results.json").read_text())
@@ -112,14 +120,35 @@ def test_repeated_kill_9_leaves_a_resumable_folder(tmp_path: Path, uninterrupted
     assert_same(tmp_path, uninterrupted)
 
 
-def test_resume_refuses_a_folder_without_checkpoint_or_with_another_config(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="has no checkpoint"):
-        runner.train(compose_config([f"resume={tmp_path}"]), tmp_path, overrides=[])
-    run_dir = tmp_path / "run"
-    runner.train(compose_config(["train.epochs=1", "train.predict_test=false"]), run_dir, overrides=[])
-    results = json.loads((run_dir / "results.json").read_text())
-    (run_dir / "results.json").write_text(json.dumps({**results, "status": "interrupted"}))  # as if killed
-    changed = compose_config(["train.epochs=1", "model.from_config.hidden_size=64", f"resume={run_dir}"])
-    with pytest.raises(UserError, match=r"differs from the checkpoint's .* model\.from_config\.hidden_size: 32 -> 64"):
-        runner.train(changed, tmp_path / "new", overrides=[])
-    assert json.loads((run_dir / "results.json").read_text())["status"] == "interrupted"  # nothing was touched
+def test_a_second_process_in_a_held_folder_stops_at_once_and_writes_nothing(tmp_path: Path) -> None:
+    with FolderLock(tmp_path):  # this test process holds the folder, as a running job would
+        ours = {"results.json": '{"status": "running"}\n', "metrics.jsonl": '{"step": 4}\n'}
+        for name, text in ours.items():
+            (tmp_path / name).write_text(text)
+        second = start(tmp_path)
+        assert second.wait() == 2
+        message = output(second)
+        assert f"is in use by another process (host {socket.gethostname()}, PID {os.getpid()}, since " in message
+        assert "Traceback" not in message
+        # Hydra itself writes .hydra/ and run.log before any job code runs; the run's own files are untouched.
+        assert {name: (tmp_path / name).read_text() for name in ours} == ours
+        assert not {"config.yaml", "model", "checkpoints"} & {path.name for path in tmp_path.iterdir()}
+        assert read_run(tmp_path).status == Status.RUNNING  # held: running, not crashed
+
+
+def test_a_swap_cut_short_by_a_kill_leaves_a_usable_checkpoint(tmp_path: Path) -> None:
+    """A kill mid-cleanup leaves `.last.old` beside `last`; a kill between the renames leaves `.last.old` alone."""
+    from mrpc.atomic import atomic_write_dir
+    from mrpc.run_folder import checkpoint_path
+
+    last = tmp_path / "checkpoints" / "last"
+    old = last.with_name(".last.old")
+    old.mkdir(parents=True)
+    (old / "state.json").write_text("{}")
+    assert checkpoint_path(tmp_path) == old
+    atomic_write_dir(last, lambda folder: folder.mkdir() or (folder / "state.json").write_text('{"step": 2}'))
+    assert checkpoint_path(tmp_path) == last and not old.exists()
+    old.mkdir()
+    (old / "half-deleted").write_text("")
+    atomic_write_dir(last, lambda folder: folder.mkdir() or (folder / "state.json").write_text('{"step": 3}'))
+    assert (last / "state.json").read_text() == '{"step": 3}' and not old.exists()
