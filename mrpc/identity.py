@@ -49,9 +49,9 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def run_identity(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
+def run_identity(cfg: DictConfig) -> dict[str, Any]:
     """The identifying keys of a config (resolved, flattened) and their values."""
-    tree = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True) if isinstance(cfg, DictConfig) else cfg
+    tree = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     return {key: value for key, value in flatten(tree).items() if not is_control(key)}
 
 

@@ -75,7 +75,7 @@ class RunFolder:
                 ) from None
             previous = None
         if previous and previous.status == Status.COMPLETED:
-            changed = differences(run_identity(OmegaConf.load(self.path / CONFIG)), run_identity(cfg))
+            changed = self._identity_changes(cfg)
             if not changed:
                 log.info("%s already holds a completed run of this exact config: skipping it", self.path)
                 return Claim(completed=previous)
@@ -102,13 +102,17 @@ class RunFolder:
                 f"resume={cfg.resume}: that folder has no checkpoint ({CHECKPOINT}/ is missing), "
                 "so there is nothing to resume. Start a new run without resume=."
             )
-        changes = differences(run_identity(OmegaConf.load(self.path / CONFIG)), run_identity(cfg))
+        changes = self._identity_changes(cfg)
         if changes:
             raise UserError(
                 f"resume={cfg.resume}: the config differs from the checkpoint's in ways that change "
                 f"training: {'; '.join(changes)}. Resume with the original settings, or start a new run."
             )
         return checkpoint
+
+    def _identity_changes(self, cfg: DictConfig) -> list[str]:
+        """How `cfg` differs from this folder's run in the keys that identify a run (mrpc/identity.py)."""
+        return differences(run_identity(OmegaConf.load(self.path / CONFIG)), run_identity(cfg))
 
     def start(self, cfg: DictConfig, overrides: list[str]) -> None:
         """A new run: its resolved config, no metrics yet, status `running`."""
