@@ -46,11 +46,21 @@ class TrainConfig:
 
 
 @dataclass
+class SearchConfig:
+    """Set by the Optuna sweeper for each trial of `hparams_search=optuna` (mrpc/pruning.py), never by hand."""
+
+    storage: str | None = MISSING
+    study_name: str | None = MISSING
+    trial_number: int | None = MISSING
+
+
+@dataclass
 class Config:
     seed: int = MISSING
     overwrite: bool = MISSING
     resume: Any = MISSING  # null, true/false, or a run folder: OmegaConf 2.3 has no Union of str and bool
     train: TrainConfig = field(default_factory=TrainConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     # The groups: each option types itself with its group's schema (below), as the optimizers differ.
     dataset: Any = MISSING
     model: Any = MISSING

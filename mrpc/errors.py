@@ -18,6 +18,10 @@ class Diverged(RuntimeError):
     """The training loss became NaN or infinite (status `diverged`)."""
 
 
+class Pruned(Exception):
+    """A search's pruner stopped this trial early (status `pruned`): an ending, not an error."""
+
+
 class Interrupted(Exception):
     """SIGTERM or SIGINT ended the run (status `interrupted`); `run.py` exits with 128 + the signal number."""
 

@@ -20,11 +20,13 @@ from mrpc.callbacks import BestModelSaver, Callback, Checkpointer, MetricsLog, T
 from mrpc.checkpoint import load_checkpoint
 from mrpc.config_checks import runs_on_cpu
 from mrpc.data import LABEL_NAMES, TEST, TRAIN, VALIDATION, load_mrpc
+from mrpc.errors import Pruned
 from mrpc.identity import flatten
 from mrpc.interruption import StopSignals
 from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.model import build_classifier, build_tokenizer
+from mrpc.results import Status
 from mrpc.run_folder import MODEL, RunFolder
 from mrpc.stopwatch import Stopwatch
 
@@ -111,6 +113,14 @@ class Experiment:
         eval_loaders = {split: loader(split, train.eval_batch_size) for split in evaluated}
         return loader(TRAIN, train.batch_size, shuffle=True), eval_loaders
 
+    def _setup_search(self, search: DictConfig) -> list[Callback]:
+        """A search trial (the Optuna sweeper set `search.*`) reports to its trial, which may prune it."""
+        if search.trial_number is None:
+            return []
+        from mrpc.pruning import TrialReport  # optuna is an extra: imported only by a search's trials
+
+        return [TrialReport(search, self.accelerator.is_main_process)]
+
     def _tokenized_cache(self, dataset: DictConfig) -> Path | None:
         """datasets' cache folder (HF_DATASETS_CACHE) when dataset.cache_tokenized is on and it is writable."""
         if not dataset.cache_tokenized:
@@ -131,8 +141,9 @@ class Experiment:
         groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
         return instantiate(optimizer)(groups)
 
-    def run(self, checkpoint: Path | None = None) -> dict[str, Any]:
-        """Train (from `checkpoint` if given), evaluate and predict; returns results.json's fields."""
+    def run(self, checkpoint: Path | None = None) -> tuple[Status, dict[str, Any]]:
+        """Train (from `checkpoint` if given), evaluate and predict; returns how it ended and results.json's
+        fields. A pruned trial ends without predictions: its model is not one anybody will use."""
         train = self.cfg.train
         loop = FineTuneLoop(
             self.accelerator,
@@ -163,13 +174,20 @@ class Experiment:
             best,
             Checkpointer(self.folder.path, train.checkpoint_every_steps, self.stops),
             *self._setup_trackers(self.cfg.logger),
+            *self._setup_search(self.cfg.search),
         ]
         startup_seconds = self.stopwatch.elapsed()
+        status = Status.COMPLETED
         with self.stops.deferred():
-            history = loop.fit()
-        self._predict_with_best_model(loop)
-        return {
-            "final": history[-1],
+            try:
+                loop.fit()
+            except Pruned as pruned:
+                log.info("%s", pruned)
+                status = Status.PRUNED
+        if status == Status.COMPLETED:
+            self._predict_with_best_model(loop)
+        return status, {
+            "final": loop.history[-1],
             "best": best.best,
             "best_epoch": best.best["epoch"],
             "steps": loop.step,

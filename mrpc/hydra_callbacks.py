@@ -12,7 +12,6 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from mrpc.results import Status
 from mrpc.runs import find_runs
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,8 @@ def _check_creatable(key: str, folder: Path) -> None:
 
 
 class SweepSummary(Callback):
-    """After a multirun: count the jobs by status, and exit non-zero when any did not complete."""
+    """After a multirun: count the jobs by status, and exit non-zero when any failed, diverged or was
+    interrupted (a pruned search trial ended as planned)."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -55,10 +55,10 @@ class SweepSummary(Callback):
         counts = Counter(run.status.value for run in runs)
         summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
         log.info("Sweep finished: %d jobs (%s). Compare them: python -m mrpc.compare %s", len(runs), summary, sweep_dir)
-        not_completed = len(runs) - counts[Status.COMPLETED.value]
+        not_completed = sum(not run.status.ended_as_planned for run in runs)
         if not_completed:
             for run in runs:
-                if run.status != Status.COMPLETED:
+                if not run.status.ended_as_planned:
                     log.error("%s: %s%s", run.status.value, run.path, f" ({run.problem})" if run.problem else "")
             log.error(
                 "%d of %d jobs did not complete; re-run the same command with hydra.sweep.dir=%s to retry only those.",

@@ -20,6 +20,7 @@ CONTROL_KEYS = (
     "overwrite",
     "sweep",
     "hparams_search",
+    "search",
     "logger",
     "train.log_every_steps",
     "train.checkpoint_every_steps",

@@ -3,7 +3,7 @@
 import hashlib
 import os
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from mrpc.identity import CONTROL_KEYS
 
@@ -28,8 +28,28 @@ def job_dirname(overrides: str, limit: int = 200) -> str:
     return f"{overrides[: limit - 13]}...{hashlib.sha1(overrides.encode()).hexdigest()[:10]}"
 
 
+def control_override_keys(_root_: DictConfig) -> list[str]:
+    """Hydra's `exclude_keys` matches whole keys: each control key, and every key under a control group
+    (`search` -> `search.trial_number`), so that no override of one names a job's folder."""
+    keys = []
+    for key in CONTROL_KEYS:
+        keys.append(key)
+        node = OmegaConf.select(_root_, key, throw_on_missing=False)
+        if isinstance(node, DictConfig):
+            keys.extend(f"{key}.{leaf}" for leaf in _leaves(node))
+    return keys
+
+
+def _leaves(node: DictConfig) -> list[str]:
+    names = []
+    for name in node:
+        child = node._get_node(name)
+        names.extend([f"{name}.{leaf}" for leaf in _leaves(child)] if isinstance(child, DictConfig) else [name])
+    return names
+
+
 def register() -> None:
     OmegaConf.register_new_resolver("mrpc.on_main", on_main_process, replace=True)
     OmegaConf.register_new_resolver("mrpc.job_dirname", job_dirname, replace=True)
     # Hydra's exclude_keys: the control keys stay out of sweep job folder names (mrpc/identity.py).
-    OmegaConf.register_new_resolver("mrpc.control_keys", lambda: list(CONTROL_KEYS), replace=True)
+    OmegaConf.register_new_resolver("mrpc.control_keys", control_override_keys, replace=True)

@@ -37,9 +37,14 @@ class Status(str, Enum):
     FAILED = "failed"  # an error: the user's (one message) or a bug (a traceback)
     DIVERGED = "diverged"  # the training loss became NaN or infinite
     INTERRUPTED = "interrupted"  # SIGTERM/SIGINT; a checkpoint where training had started
-    PRUNED = "pruned"  # reserved for a search's pruner stopping it early (not written yet)
+    PRUNED = "pruned"  # a search's pruner stopped it early (mrpc/pruning.py): an ending, not an error
     CRASHED = "crashed"  # never written: a `running` folder whose process is gone (its lock is free)
     UNREADABLE = "unreadable"  # never written: results.json or metrics.jsonl cannot be parsed
+
+    @property
+    def ended_as_planned(self) -> bool:
+        """Completed, or stopped by a search's pruner: nothing for the user to fix or retry."""
+        return self in (Status.COMPLETED, Status.PRUNED)
 
 
 def status_of(error: BaseException) -> Status:
@@ -73,7 +78,10 @@ class Results:
 
     @property
     def objective(self) -> float:
-        """The best validation F1, NaN if there is none yet: what a sweeper receives."""
+        """What a sweeper receives: the best validation F1, NaN if there is none yet. A pruned run
+        gives its last one instead, as Optuna counts a pruned trial's last reported value."""
+        if self.status == Status.PRUNED and self.final:
+            return self.final[MONITOR]
         return self.best[MONITOR] if self.best else math.nan
 
     def to_json(self) -> str:

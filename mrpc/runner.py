@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from mrpc.config_checks import check_config, runs_on_cpu
 from mrpc.errors import Diverged, Interrupted, UserError
 from mrpc.interruption import StopSignals
-from mrpc.results import MONITOR, Status, status_of
+from mrpc.results import MONITOR, Results, Status, status_of
 from mrpc.run_folder import Claim, RunFolder
 from mrpc.stopwatch import Stopwatch
 
@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
-    """Run one experiment in `run_dir` (or the folder `resume=` names); returns its best validation F1."""
+    """Run one experiment in `run_dir` (or the folder `resume=` names); returns its objective
+    (`Results.objective`: the best validation F1, a pruned trial's last one)."""
     stopwatch = Stopwatch()
     with StopSignals() as stops:
         processes = PartialState(cpu=runs_on_cpu(cfg.device))  # joins the process group under torchrun
@@ -43,7 +44,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             try:
                 from mrpc.experiment import Experiment  # the heavy libraries load only once the config is sound
 
-                results = Experiment(cfg, folder, stopwatch, stops).run(claim.checkpoint)
+                status, results = Experiment(cfg, folder, stopwatch, stops).run(claim.checkpoint)
             except BaseException as error:
                 known = isinstance(error, (UserError, Diverged, Interrupted))
                 message = str(error) if known else traceback.format_exc()
@@ -52,18 +53,19 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             if not cfg.train.keep_checkpoint:
                 folder.delete_checkpoint()
             wall = round(stopwatch.elapsed(), 3)
-            folder.finish(Status.COMPLETED, **results, wall_seconds=wall)
+            folder.finish(status, **results, wall_seconds=wall)
     best = results["best"]
     if processes.is_main_process:
         log.info(
-            "Done in %.0f s: best validation accuracy %.4f, F1 %.4f (epoch %s); run folder %s",
+            "%s in %.0f s: best validation accuracy %.4f, F1 %.4f (epoch %s); run folder %s",
+            "Done" if status == Status.COMPLETED else "Pruned",
             wall,
             best["validation_accuracy"],
             best[MONITOR],
             results["best_epoch"],
             folder.path,
         )
-    return best[MONITOR]
+    return Results(status=status, **results).objective
 
 
 def _shared_run_dir(cfg: DictConfig, run_dir: Path, processes: PartialState) -> Path:

@@ -27,23 +27,3 @@ def test_submitit_local_executor_runs_the_sweep(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert [job["status"] for job in results(tmp_path / "outputs")] == ["completed", "completed"]
     assert list((tmp_path / "outputs").rglob(".submitit"))  # submitit's own job folders and logs
-
-
-def test_optuna_search_keeps_a_persistent_study_in_the_sweep_folder(tmp_path: Path) -> None:
-    import optuna
-
-    search = ["-m", *TINY, "train.epochs=1", "train.predict_test=false", "hparams_search=optuna",
-              "hydra.sweeper.n_trials=2", f"hydra.sweep.dir={tmp_path / 'search'}"]  # fmt: skip
-    for _ in range(2):  # the second invocation continues the same study
-        result = run_cli(*search, cwd=tmp_path)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "Best parameters:" in result.stdout
-    study = optuna.load_study(study_name="mrpc", storage=f"sqlite:///{tmp_path / 'search' / 'optuna.db'}")
-    assert len(study.trials) == 4 and study.direction == optuna.study.StudyDirection.MAXIMIZE
-    assert {"optimizer.lr", "scheduler.warmup_ratio", "optimizer.weight_decay", "train.batch_size"} <= set(
-        study.trials[0].params
-    )
-    jobs = results(tmp_path / "search")
-    assert len(jobs) == 4 and all(job["status"] == "completed" for job in jobs)
-    # Each trial's objective is the best validation F1 its run recorded.
-    assert sorted(t.value for t in study.trials) == sorted(job["best"]["validation_f1"] for job in jobs)

@@ -15,3 +15,9 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 def test_ruff_is_clean() -> None:
     result = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_the_installed_extras_agree_with_each_other() -> None:
+    """`.[trackers]` and `.[optuna]` (both in `.[dev]`) in one environment: nothing downgraded or broken."""
+    result = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
