@@ -9,7 +9,9 @@ from __future__ import annotations
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from mrpc.config_schema import Precision
 from mrpc.errors import UserError
+from mrpc.precision import native_bf16
 
 POSITIVE = [
     "train.epochs",
@@ -64,12 +66,14 @@ def _check_device(device: DictConfig) -> None:
     if device.type == "cuda" and not has_cuda:
         raise UserError("device=cuda but PyTorch sees no CUDA GPU here; use device=cpu or device=auto.")
     on_cpu = runs_on_cpu(device)
-    if on_cpu and device.precision != "fp32":
-        raise UserError(
-            f"device.precision={device.precision.value} is not supported on the CPU here (fp16 needs a CUDA GPU; "
-            "bf16 is emulated on most CPUs and about 100x slower). Use device.precision=fp32, or device=cuda on a GPU."
-        )
-    if not on_cpu and device.precision == "bf16" and not torch.cuda.is_bf16_supported():
+    if on_cpu and device.precision == Precision.fp16:
+        raise UserError("device.precision=fp16 needs a CUDA GPU; on the CPU use device.precision=auto, bf16 or fp32.")
+    if device.precision == Precision.bf16 and not native_bf16(on_cpu):
+        if on_cpu:
+            raise UserError(
+                "device.precision=bf16 is emulated on this CPU (it has neither AMX-BF16 nor AVX512-BF16) and about "
+                "100x slower than fp32. Use device.precision=auto or fp32."
+            )
         raise UserError("device.precision=bf16 is not supported by this GPU; use device.precision=fp16 or fp32.")
 
 

@@ -24,6 +24,7 @@ class DeviceType(str, Enum):
 
 
 class Precision(str, Enum):
+    auto = "auto"  # bf16 where the hardware runs it natively, else fp32 (mrpc/precision.py)
     fp32 = "fp32"
     bf16 = "bf16"
     fp16 = "fp16"

@@ -26,6 +26,8 @@ from mrpc.interruption import StopSignals
 from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.model import build_classifier, build_tokenizer
+from mrpc.precision import resolve_precision
+from mrpc.predictions import Predictions
 from mrpc.results import Status
 from mrpc.run_folder import MODEL, RunFolder
 from mrpc.stopwatch import Stopwatch
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 datasets.disable_progress_bars()
 transformers.utils.logging.disable_progress_bar()
 
-PRECISIONS = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # our names -> Accelerate's
+ACCELERATE_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # Accelerate's names
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
 
 
@@ -65,9 +67,11 @@ class Experiment:
         tracker_dir = self.folder.path / logger.log_with if logger else self.folder.path
         if device.num_threads:
             torch.set_num_threads(device.num_threads)
+        # Autocast wraps the prepared model's forward: evaluation and prediction run in it too.
+        self.precision = resolve_precision(device, runs_on_cpu(device))
         return Accelerator(
             cpu=runs_on_cpu(device),
-            mixed_precision=PRECISIONS[device.precision],
+            mixed_precision=ACCELERATE_PRECISION[self.precision.value],
             log_with=logger.log_with if logger else None,
             project_config=ProjectConfiguration(self.folder.path, logging_dir=tracker_dir),
         )
@@ -194,12 +198,14 @@ class Experiment:
             "train_seconds": round(loop.train_seconds, 3),
             "startup_seconds": round(startup_seconds, 3),
             "torch_threads": torch.get_num_threads(),
+            "precision": self.precision.value,
             "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
         }
 
     def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
-        """Reload the saved best weights, then write GLUE-format predictions for validation and test."""
+        """Reload the saved best weights, then write predictions and probabilities for validation and test."""
         load_model(self.accelerator.unwrap_model(self.model), self.folder.path / MODEL / "model.safetensors")
         for split in [VALIDATION, TEST] if self.cfg.train.predict_test else [VALIDATION]:
-            outputs = loop.predict(self.eval_loaders[split])
-            self.folder.write_predictions(split, outputs["idx"].tolist(), outputs["prediction"].tolist())
+            outputs = {name: values.numpy() for name, values in loop.predict(self.eval_loaders[split]).items()}
+            predictions = Predictions(outputs["idx"], outputs["label"], outputs["probabilities"], LABEL_NAMES)
+            self.folder.write_predictions(split, predictions)

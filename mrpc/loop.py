@@ -190,23 +190,25 @@ class FineTuneLoop:
 
     @torch.inference_mode()
     def predict(self, loader: DataLoader) -> dict[str, torch.Tensor]:
-        """Index, predicted label, gold label and loss for each example, gathered from every process."""
+        """Index, class probabilities, predicted label, gold label and loss for each example, gathered
+        from every process."""
         self.model.eval()
-        indices, predictions, labels, losses = [], [], [], []
+        columns: dict[str, list[torch.Tensor]] = {
+            "idx": [],
+            "probabilities": [],
+            "prediction": [],
+            "label": [],
+            "loss": [],
+        }
         for batch in loader:
             idx, gold = batch.pop("idx"), batch.pop("labels")
             logits = self.model(**batch).logits.float()
             # Unlabeled examples (GLUE test, label -1) get a NaN loss.
             loss = F.cross_entropy(logits, gold.clamp(min=0), reduction="none").masked_fill(gold < 0, math.nan)
-            gathered = self.accelerator.gather_for_metrics((idx, logits.argmax(-1), gold, loss))
-            for store, values in zip((indices, predictions, labels, losses), gathered, strict=True):
-                store.append(values.cpu())
-        return {
-            "idx": torch.cat(indices),
-            "prediction": torch.cat(predictions),
-            "label": torch.cat(labels),
-            "loss": torch.cat(losses),
-        }
+            values = (idx, logits.softmax(-1), logits.argmax(-1), gold, loss)
+            for store, gathered in zip(columns.values(), self.accelerator.gather_for_metrics(values), strict=True):
+                store.append(gathered.cpu())
+        return {name: torch.cat(store) for name, store in columns.items()}
 
     def evaluate(self, loader: DataLoader) -> dict[str, float]:
         outputs = self.predict(loader)

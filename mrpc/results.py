@@ -74,7 +74,9 @@ class Results:
     startup_seconds: float | None = None  # from the job's start to the start of training
     train_examples_per_second: float | None = None
     torch_threads: int | None = None
+    precision: str | None = None  # the one used: device.precision=auto resolved (fp32, bf16 or fp16)
     resumes: int = 0
+    members: list[str] | None = None  # an ensemble's runs (python -m mrpc.ensemble)
 
     @property
     def objective(self) -> float:

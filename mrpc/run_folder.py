@@ -24,6 +24,7 @@ from mrpc.atomic import atomic_write, atomic_write_dir
 from mrpc.errors import UserError
 from mrpc.folder_lock import FolderLock
 from mrpc.identity import differences, run_identity
+from mrpc.predictions import Predictions, glue_file, probabilities_file
 from mrpc.results import RESULTS, Results, Status, UnreadableFile, now, read_results
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 METRICS = "metrics.jsonl"
 CONFIG = "config.yaml"
 MODEL = "model"
-PREDICTIONS = "predictions"
 CHECKPOINT = Path("checkpoints") / "last"
 
 
@@ -164,11 +164,12 @@ class RunFolder:
                 file.flush()
                 os.fsync(file.fileno())
 
-    def write_predictions(self, split: str, indices: list[int], predictions: list[int]) -> None:
-        """GLUE's submission format: a header `index<TAB>prediction`, then one row per example."""
+    def write_predictions(self, split: str, predictions: Predictions) -> None:
+        """GLUE's submission file and the class probabilities (mrpc/predictions.py)."""
         if self.writer:
-            rows = "".join(f"{i}\t{p}\n" for i, p in sorted(zip(indices, predictions, strict=True)))
-            atomic_write(self.path / PREDICTIONS / f"{split}.tsv", "index\tprediction\n" + rows)
+            predictions = predictions.sorted()
+            atomic_write(probabilities_file(self.path, split), predictions.probabilities_tsv())
+            atomic_write(glue_file(self.path, split), predictions.glue_tsv())
 
     def save_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         """The best model so far, as `save_pretrained` writes it (safetensors), with its tokenizer."""

@@ -26,7 +26,9 @@ class Run:
 
 
 def is_run_folder(path: Path) -> bool:
-    return (path / ".hydra").is_dir() and ((path / METRICS).exists() or (path / RESULTS).exists())
+    """A Hydra job's folder (.hydra/), or an ensemble's (config.yaml), with metrics or results."""
+    made = (path / ".hydra").is_dir() or (path / CONFIG).exists()
+    return made and ((path / METRICS).exists() or (path / RESULTS).exists())
 
 
 def find_runs(paths: list[Path]) -> list[Run]:
@@ -35,7 +37,7 @@ def find_runs(paths: list[Path]) -> list[Run]:
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
-        candidates = [path, *(hydra.parent for hydra in path.rglob(".hydra"))]
+        candidates = [path, *(hydra.parent for hydra in path.rglob(".hydra")), *(r.parent for r in path.rglob(RESULTS))]
         found.update(candidate.resolve() for candidate in candidates if is_run_folder(candidate))
     return [read_run(path) for path in sorted(found)]
 

@@ -89,8 +89,7 @@ CASES = {
     "one beta": (args("optimizer.betas=[0.9]"), "optimizer.betas=[0.9] is invalid: expected two numbers in [0, 1)"),
     "fused with foreach": (args("optimizer.foreach=true"), "optimizer.fused=true and optimizer.foreach=true"),
     "cuda without a GPU": (args("device=cuda"), "device=cuda but PyTorch sees no CUDA GPU"),
-    "bf16 on the CPU": (args("device.precision=bf16"), "device.precision=bf16 is not supported on the CPU"),
-    "fp16 on the CPU": (args("device.precision=fp16"), "device.precision=fp16 is not supported on the CPU"),
+    "fp16 on the CPU": (args("device.precision=fp16"), "device.precision=fp16 needs a CUDA GPU"),
     "max_length 0": (args("dataset.max_length=0"), "dataset.max_length=0 is invalid"),
     "workers < 0": (args("dataset.num_workers=-1"), "dataset.num_workers=-1 is invalid: expected >= 0"),
     "resume without a checkpoint": (lambda tmp: [f"resume={tmp}"], "has no checkpoint"),
@@ -108,7 +107,7 @@ COMPOSE_CASES = {
     "seed not a number": ("seed=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
     "epochs not whole": ("train.epochs=1.5", "full_key: train.epochs"),
     "unknown device": ("device.type=gpu", "Invalid value 'gpu', expected one of [auto, cpu, cuda]"),
-    "unknown precision": ("device.precision=fp8", "Invalid value 'fp8', expected one of [fp32, bf16, fp16]"),
+    "unknown precision": ("device.precision=fp8", "Invalid value 'fp8', expected one of [auto, fp32, bf16, fp16]"),
     "flag not a boolean": ("train.predict_test=maybe", "full_key: train.predict_test"),
 }
 

@@ -6,11 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, TINY, compose_config, read_jsonl, run_cli, run_folders
 from transformers import AutoModelForSequenceClassification
 
 from mrpc import runner
+from mrpc.predictions import read_probabilities
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,17 @@ def test_predictions_are_in_glue_submission_format(tiny_run: Path) -> None:
         assert rows[0] == ["index", "prediction"]
         assert [int(row[0]) for row in rows[1:]] == list(range(24))
         assert {row[1] for row in rows[1:]} <= {"0", "1"}
+
+
+def test_probabilities_are_written_beside_the_predictions(tiny_run: Path) -> None:
+    for split, labelled in [("validation", True), ("test", False)]:
+        written = read_probabilities(tiny_run / "predictions" / f"{split}_probabilities.tsv")
+        assert written.label_names == ["not_equivalent", "equivalent"]
+        assert written.index.tolist() == list(range(24))
+        assert np.allclose(written.probabilities.sum(axis=1), 1, atol=1e-5)
+        glue = np.loadtxt(tiny_run / "predictions" / f"{split}.tsv", skiprows=1, dtype=int)
+        assert (written.probabilities.argmax(axis=1) == glue[:, 1]).all()
+        assert set(written.label) <= ({0, 1} if labelled else {-1})
 
 
 def test_saved_model_reloads_with_label_names_and_reproduces_predictions(tiny_run: Path) -> None:
