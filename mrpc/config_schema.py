@@ -119,6 +119,7 @@ class AdamWConfig:
     eps: float = MISSING
     foreach: bool | None = MISSING
     fused: bool | None = MISSING
+    layer_decay: float | None = MISSING
 
 
 @dataclass
@@ -128,6 +129,7 @@ class SGDConfig:
     lr: float = MISSING
     momentum: float = MISSING
     weight_decay: float = MISSING
+    layer_decay: float | None = MISSING
 
 
 def register() -> None:

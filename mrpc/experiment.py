@@ -26,6 +26,7 @@ from mrpc.interruption import StopSignals
 from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.model import build_classifier, build_tokenizer
+from mrpc.param_groups import parameter_groups
 from mrpc.precision import resolve_precision
 from mrpc.predictions import Predictions
 from mrpc.results import Status
@@ -39,7 +40,6 @@ datasets.disable_progress_bars()
 transformers.utils.logging.disable_progress_bar()
 
 ACCELERATE_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # Accelerate's names
-NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
 
 
 class Experiment:
@@ -138,12 +138,17 @@ class Experiment:
         return folder
 
     def _setup_optimizer(self, optimizer: DictConfig) -> torch.optim.Optimizer:
-        """The configured optimizer, with weight decay on every weight but biases and LayerNorms."""
-        decay, no_decay = [], []
-        for name, parameter in self.model.named_parameters():
-            (no_decay if name.endswith(NO_DECAY) else decay).append(parameter)
-        groups = [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
-        return instantiate(optimizer)(groups)
+        """The configured optimizer over parameter groups (mrpc/param_groups.py): no weight decay on biases
+        and LayerNorms, and `optimizer.layer_decay` (null: off), which is ours, not the optimizer's."""
+        arguments = {key: value for key, value in optimizer.items() if key != "layer_decay"}
+        groups = parameter_groups(
+            self.model,
+            optimizer.lr,
+            optimizer.weight_decay,
+            optimizer.layer_decay,
+            self.model.config.num_hidden_layers,
+        )
+        return instantiate(arguments)(groups)
 
     def run(self, checkpoint: Path | None = None) -> tuple[Status, dict[str, Any]]:
         """Train (from `checkpoint` if given), evaluate and predict; returns how it ended and results.json's

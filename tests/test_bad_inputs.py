@@ -86,6 +86,10 @@ CASES = {
     "warm-up steps < 0": (args("scheduler.warmup_steps=-1"), "scheduler.warmup_steps=-1 is invalid"),
     "clipping norm 0": (args("train.max_grad_norm=0"), "train.max_grad_norm=0.0 is invalid"),
     "weight decay < 0": (args("optimizer.weight_decay=-0.1"), "optimizer.weight_decay=-0.1 is invalid"),
+    "layer decay > 1": (
+        args("optimizer.layer_decay=1.5"),
+        "optimizer.layer_decay=1.5 is invalid: expected null or in (0, 1]",
+    ),
     "one beta": (args("optimizer.betas=[0.9]"), "optimizer.betas=[0.9] is invalid: expected two numbers in [0, 1)"),
     "fused with foreach": (args("optimizer.foreach=true"), "optimizer.fused=true and optimizer.foreach=true"),
     "cuda without a GPU": (args("device=cuda"), "device=cuda but PyTorch sees no CUDA GPU"),
