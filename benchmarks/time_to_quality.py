@@ -1,0 +1,242 @@
+"""Time to quality, after MLPerf Training's rules: seconds from a process's start to its first evaluation
+with validation F1 >= a target, for (a) the Hugging Face course's loop, (b) transformers.Trainer with the
+course's hyperparameters, (c) `python run.py` with its defaults and (c') `python run.py experiment=course`.
+
+    python benchmarks/time_to_quality.py                       # target F1 0.86, 5 seeds, every variant
+    python benchmarks/time_to_quality.py --target 0.85 --seeds 3 --variants a c --output ttq.json
+    python benchmarks/time_to_quality.py --ours device.precision=auto   # (c) and (c') with a lever
+
+The rules, adapted to this task:
+- The clock starts just before the process is started, so imports, reading and tokenizing the data,
+  building the model and every evaluation are inside it.
+- Every variant evaluates on the same schedule: every quarter of an epoch (`--evals-per-epoch`) and at
+  each epoch's end. Each evaluation's F1 goes to a file that this process watches (a, b: a report
+  file; c, c': the run's metrics.jsonl); the time of the first F1 >= target is when its line appears
+  (polled every 0.1 s). The run is then killed: what comes after does not count.
+- Each variant runs with seeds 42, 43, ... (`--seeds`, default 5), interleaved (a, b, c, c', a, ...).
+  A run that ends, or passes `--cap` seconds, without reaching the target has not converged. Per
+  variant the fastest and the slowest run are dropped and the rest averaged; more than one run
+  that did not converge makes the variant's result invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {"a": "course loop", "b": "transformers.Trainer", "c": "run.py (defaults)", "c'": "run.py experiment=course"}
+TRAIN_EXAMPLES = 3668  # MRPC's training split
+COURSE_BATCH, COURSE_LR, COURSE_EPOCHS = 8, 5e-5, 3
+
+
+def eval_every(batch_size: int, evals_per_epoch: int) -> int:
+    """Optimizer steps between evaluations: the same fraction of an epoch for every variant."""
+    return math.ceil(math.ceil(TRAIN_EXAMPLES / batch_size) / evals_per_epoch)
+
+
+def course_loop(seed: int, every: int, report: Path) -> None:
+    """(a) The course's "full training" loop as written there, evaluating every `every` steps."""
+    import torch
+    from throughput import data_and_model  # the same data and model as the throughput benchmark
+    from torch.utils.data import DataLoader
+    from transformers import DataCollatorWithPadding, get_scheduler
+
+    torch.manual_seed(seed)
+    tokenized, tokenizer, model = data_and_model()
+    collator = DataCollatorWithPadding(tokenizer)
+    train_dl = DataLoader(tokenized["train"], shuffle=True, batch_size=COURSE_BATCH, collate_fn=collator)
+    eval_dl = DataLoader(tokenized["validation"], batch_size=COURSE_BATCH, collate_fn=collator)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=COURSE_LR, weight_decay=0.0)
+    total = COURSE_EPOCHS * len(train_dl)
+    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=total)
+    step = 0
+    for _ in range(COURSE_EPOCHS):
+        model.train()
+        for index, batch in enumerate(train_dl, start=1):
+            model(**batch).loss.backward()
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            if step % every == 0 or index == len(train_dl):
+                _report(report, step / len(train_dl), _evaluate(model, eval_dl))
+                model.train()
+
+
+def _evaluate(model, loader) -> float:
+    import torch
+
+    from mrpc.metric import GlueMrpc
+
+    model.eval()
+    metric = GlueMrpc(keep_in_memory=True)
+    with torch.no_grad():
+        for batch in loader:
+            metric.add_batch(predictions=model(**batch).logits.argmax(-1), references=batch["labels"])
+    return metric.compute()["f1"]
+
+
+def trainer(seed: int, every: int, report: Path) -> None:
+    """(b) transformers.Trainer with the course's hyperparameters, evaluating every `every` steps."""
+    import numpy as np
+    from throughput import data_and_model
+    from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
+
+    from mrpc.metric import GlueMrpc
+
+    tokenized, tokenizer, model = data_and_model()
+
+    def f1(prediction) -> dict:
+        scores = GlueMrpc(keep_in_memory=True).compute(
+            predictions=np.argmax(prediction.predictions, -1), references=prediction.label_ids
+        )
+        return {"f1": scores["f1"]}
+
+    class Report(TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            _report(report, state.epoch, metrics["eval_f1"])
+
+    arguments = TrainingArguments(
+        output_dir=tempfile.mkdtemp(), per_device_train_batch_size=COURSE_BATCH,
+        per_device_eval_batch_size=COURSE_BATCH, learning_rate=COURSE_LR, weight_decay=0.0,
+        lr_scheduler_type="linear", num_train_epochs=COURSE_EPOCHS, seed=seed, eval_strategy="steps",
+        eval_steps=every, report_to=[], save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True,
+    )  # fmt: skip
+    Trainer(
+        model=model, args=arguments, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+        data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=f1, callbacks=[Report()],
+    ).train()  # fmt: skip
+
+
+def _report(path: Path, epoch: float, f1: float) -> None:
+    with open(path, "a") as file:
+        file.write(json.dumps({"epoch": epoch, "validation_f1": f1}) + "\n")
+
+
+def command(variant: str, seed: int, evals_per_epoch: int, folder: Path, ours: list[str]) -> tuple[list[str], Path]:
+    """The variant's command line, and the file its evaluations appear in."""
+    if variant in ("a", "b"):
+        report = folder / "report.jsonl"
+        every = eval_every(COURSE_BATCH, evals_per_epoch)
+        worker = [sys.executable, __file__, "--worker", variant, "--seed", str(seed), "--every", str(every)]
+        return [*worker, "--report", str(report)], report
+    recipe = ["experiment=course"] if variant == "c'" else []
+    from hydra import compose, initialize_config_dir  # (c)'s batch size: whatever the config says
+
+    from mrpc import config_schema, resolvers
+
+    config_schema.register()
+    resolvers.register()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        batch_size = compose("config", overrides=[*recipe, *ours]).train.batch_size
+    overrides = [*recipe, f"seed={seed}", f"train.eval_every_steps={eval_every(batch_size, evals_per_epoch)}",
+                 "train.predict_test=false", f"hydra.run.dir={folder}", *ours]  # fmt: skip
+    return [sys.executable, str(ROOT / "run.py"), *overrides], folder / "metrics.jsonl"
+
+
+def time_to_target(argv: list[str], watched: Path, target: float, cap: float) -> tuple[float | None, list[dict]]:
+    """Start the process, watch its evaluations, kill it at the first F1 >= target (or at the cap)."""
+    started = time.monotonic()
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)  # fmt: skip
+    seen: list[dict] = []
+    reached = None
+    while reached is None and time.monotonic() - started < cap:
+        lines = watched.read_text().splitlines() if watched.exists() else []
+        for line in lines[len(seen) :]:
+            try:
+                seen.append(json.loads(line))
+            except json.JSONDecodeError:  # a line being written: read it next time
+                break
+            if seen[-1]["validation_f1"] >= target:
+                reached = time.monotonic() - started
+                break
+        if reached is None and process.poll() is not None:
+            if process.returncode:
+                sys.exit(f"{' '.join(argv)} failed:\n{process.stderr.read()[-3000:]}")
+            break
+        time.sleep(0.1)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)  # past the target (or the cap): nothing after it counts
+        process.wait()
+    return reached, seen
+
+
+def summarise(times: list[float | None]) -> dict:
+    """MLPerf's aggregate: drop the fastest and the slowest, average the rest; not converged = slowest."""
+    ordered = sorted(times, key=lambda t: math.inf if t is None else t)
+    kept = ordered[1:-1] if len(ordered) >= 3 else ordered
+    failures = sum(t is None for t in times)
+    valid = failures <= 1 and all(t is not None for t in kept)
+    return {"seconds": statistics.mean(kept) if valid else None, "not_converged": failures, "valid": valid}
+
+
+def cpu_name() -> str:
+    import torch
+
+    name = platform.processor() or "unknown CPU"
+    with open("/proc/cpuinfo") as cpuinfo:  # Linux: the model name, which platform does not give
+        name = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), name)
+    return f"{name}, AMX {'yes' if torch.cpu._is_amx_tile_supported() else 'no'}, " \
+           f"AVX512-BF16 {'yes' if torch.cpu._is_avx512_bf16_supported() else 'no'}"  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", type=float, default=0.86, help="validation F1 to reach (the course loop's own)")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--evals-per-epoch", type=int, default=4)
+    parser.add_argument("--cap", type=float, default=1800, help="seconds after which a run has not converged")
+    parser.add_argument("--ours", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for c and c'")
+    parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--worker", choices=["a", "b"], help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--every", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        {"a": course_loop, "b": trainer}[args.worker](args.seed, args.every, args.report)
+        return
+
+    runs: dict[str, list[dict]] = {variant: [] for variant in args.variants}
+    for seed in range(42, 42 + args.seeds):
+        for variant in args.variants:
+            with tempfile.TemporaryDirectory(prefix="ttq-") as folder:
+                argv, watched = command(variant, seed, args.evals_per_epoch, Path(folder), args.ours)
+                seconds, evaluations = time_to_target(argv, watched, args.target, args.cap)
+            runs[variant].append({"seed": seed, "seconds": seconds, "evaluations": evaluations})
+            shown = f"{seconds:.0f} s" if seconds is not None else "not converged"
+            print(f"seed {seed}, {VARIANTS[variant]}: {shown}", file=sys.stderr, flush=True)
+
+    results = {variant: summarise([run["seconds"] for run in rs]) for variant, rs in runs.items()}
+    print(f"Time to validation F1 >= {args.target} on {cpu_name()}; {args.seeds} seeds, "
+          f"evaluation every 1/{args.evals_per_epoch} epoch; --ours {' '.join(args.ours) or '(none)'}")  # fmt: skip
+    for variant, result in results.items():
+        each = ", ".join("-" if run["seconds"] is None else f"{run['seconds']:.0f}" for run in runs[variant])
+        mean = f"{result['seconds']:.0f} s" if result["valid"] else "invalid (>1 not converged)"
+        print(f"  {VARIANTS[variant]:26} {mean:>28}   runs: {each}")
+    ratios = {}
+    for slow in ("a", "b", "c'"):
+        if {slow, "c"} <= set(results) and results[slow]["valid"] and results["c"]["valid"]:
+            ratios[f"{slow}/c"] = results[slow]["seconds"] / results["c"]["seconds"]
+            print(f"  {slow}/c: {ratios[f'{slow}/c']:.2f}x")
+    if args.output:
+        summary = {"cpu": cpu_name(), "target": args.target, "ours": args.ours, "results": results,
+                   "ratios": ratios, "runs": runs}  # fmt: skip
+        args.output.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
