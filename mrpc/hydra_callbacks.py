@@ -60,10 +60,9 @@ class SweepSummary(Callback):
             for run in runs:
                 if not run.status.ended_as_planned:
                     log.error("%s: %s%s", run.status.value, run.path, f" ({run.problem})" if run.problem else "")
-            log.error(
-                "%d of %d jobs did not complete; re-run the same command with hydra.sweep.dir=%s to retry only those.",
-                not_completed,
-                len(runs),
-                sweep_dir,
-            )
+            if "optuna" in config.hydra.sweeper._target_:  # a search: its study, not the folders, decides what runs
+                advice = "the study keeps them as failed; raise hydra.sweeper.n_trials to run more trials"
+            else:
+                advice = f"re-run the same command with hydra.sweep.dir={sweep_dir} to retry only those"
+            log.error("%d of %d jobs did not complete; %s.", not_completed, len(runs), advice)
             sys.exit(1)
