@@ -92,6 +92,7 @@ def test_search_prunes_records_failures_retries_stale_trials_and_continues(tmp_p
     assert {TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL} <= states, output
     assert second.returncode == 1  # failed trials: the summary says so, and the search went on past them
     assert "Best trial" in output and "Best parameters:" in output
+    assert "the study keeps them as failed; raise hydra.sweeper.n_trials" in output
 
     assert compare.main([str(sweep_dir), "--format", "json"]) == 0
     assert any("pruned" in row["status"] for row in json.loads(capsys.readouterr().out))
@@ -192,3 +193,22 @@ def test_the_sweeper_tells_the_study_what_results_json_records(tmp_path: Path, s
     expected = {"completed": (TrialState.COMPLETE, 0.5), "pruned": (TrialState.PRUNED, 0.4)}
     assert (told.state, told.value) == expected.get(status, (TrialState.FAIL, None))
     assert told.user_attrs["run_dir"] == str(run_dir)
+
+
+def test_trials_of_a_stopped_sweeper_are_failed_and_queued_again(tmp_path: Path) -> None:
+    """Ctrl-C or SIGTERM while trials run: they are failed at once, and the next command retries them first."""
+    from omegaconf import OmegaConf
+
+    class StoppedLauncher:
+        def launch(self, overrides, initial_job_idx):
+            raise KeyboardInterrupt
+
+    sweeper = OptunaSweeper("maximize", "s", None, 4, 2, *compose_sampler_and_pruner(), {"x": "interval(0, 1)"}, 10, 2)
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    sweeper.launcher = StoppedLauncher()
+    with pytest.raises(KeyboardInterrupt):
+        sweeper.sweep([])
+    trials = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'optuna.db'}").trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL, TrialState.WAITING, TrialState.WAITING]
+    assert [t.params for t in trials[2:]] == [t.params for t in trials[:2]]
+    assert [t.system_attrs["failed_trial"] for t in trials[2:]] == [0, 1]
