@@ -67,13 +67,11 @@ def data_and_model():
     return tokenized, tokenizer, model
 
 
-def course_loop(steps: int, warmup: int, seed: int) -> dict:
-    """(a) The course's "full training" loop, as written there (CPU, fp32)."""
+def course_setup(seed: int):
+    """The course's loop's pieces, as written there: model, shuffled batch-8 loaders, AdamW 5e-5, linear decay."""
     import torch
     from torch.utils.data import DataLoader
     from transformers import DataCollatorWithPadding, get_scheduler
-
-    from mrpc.metric import GlueMrpc
 
     torch.manual_seed(seed)
     tokenized, tokenizer, model = data_and_model()
@@ -82,6 +80,16 @@ def course_loop(steps: int, warmup: int, seed: int) -> dict:
     eval_dl = DataLoader(tokenized["validation"], batch_size=BATCH, collate_fn=collator)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0)
     scheduler = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=EPOCHS * len(train_dl))
+    return model, train_dl, eval_dl, optimizer, scheduler
+
+
+def course_loop(steps: int, warmup: int, seed: int) -> dict:
+    """(a) The course's "full training" loop, as written there (CPU, fp32)."""
+    import torch
+
+    from mrpc.metric import GlueMrpc
+
+    model, train_dl, eval_dl, optimizer, scheduler = course_setup(seed)
     meter = Meter(warmup)
     model.train()
     for batch in itertools.islice(itertools.chain.from_iterable(itertools.repeat(train_dl)), warmup + steps):
@@ -98,7 +106,7 @@ def course_loop(steps: int, warmup: int, seed: int) -> dict:
         with torch.no_grad():
             logits = model(**batch).logits
         metric.add_batch(predictions=logits.argmax(-1), references=batch["labels"])
-    return report(meter, model, len(tokenized["validation"]), time.perf_counter() - started, metric.compute())
+    return report(meter, model, len(eval_dl.dataset), time.perf_counter() - started, metric.compute())
 
 
 def trainer(steps: int, warmup: int, seed: int) -> dict:

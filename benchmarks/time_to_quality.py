@@ -34,10 +34,12 @@ import tempfile
 import time
 from pathlib import Path
 
+# The course's hyperparameters and loop, as the throughput benchmark (run from this folder) defines them.
+from throughput import BATCH, EPOCHS, LR, course_setup, data_and_model
+
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {"a": "course loop", "b": "transformers.Trainer", "c": "run.py (defaults)", "c'": "run.py experiment=course"}
 TRAIN_EXAMPLES = 3668  # MRPC's training split
-COURSE_BATCH, COURSE_LR, COURSE_EPOCHS = 8, 5e-5, 3
 
 
 def eval_every(batch_size: int, evals_per_epoch: int) -> int:
@@ -47,21 +49,9 @@ def eval_every(batch_size: int, evals_per_epoch: int) -> int:
 
 def course_loop(seed: int, every: int, report: Path) -> None:
     """(a) The course's "full training" loop as written there, evaluating every `every` steps."""
-    import torch
-    from throughput import data_and_model  # the same data and model as the throughput benchmark
-    from torch.utils.data import DataLoader
-    from transformers import DataCollatorWithPadding, get_scheduler
-
-    torch.manual_seed(seed)
-    tokenized, tokenizer, model = data_and_model()
-    collator = DataCollatorWithPadding(tokenizer)
-    train_dl = DataLoader(tokenized["train"], shuffle=True, batch_size=COURSE_BATCH, collate_fn=collator)
-    eval_dl = DataLoader(tokenized["validation"], batch_size=COURSE_BATCH, collate_fn=collator)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=COURSE_LR, weight_decay=0.0)
-    total = COURSE_EPOCHS * len(train_dl)
-    scheduler = get_scheduler("linear", optimizer, num_warmup_steps=0, num_training_steps=total)
+    model, train_dl, eval_dl, optimizer, scheduler = course_setup(seed)
     step = 0
-    for _ in range(COURSE_EPOCHS):
+    for _ in range(EPOCHS):
         model.train()
         for index, batch in enumerate(train_dl, start=1):
             model(**batch).loss.backward()
@@ -90,7 +80,6 @@ def _evaluate(model, loader) -> float:
 def trainer(seed: int, every: int, report: Path) -> None:
     """(b) transformers.Trainer with the course's hyperparameters, evaluating every `every` steps."""
     import numpy as np
-    from throughput import data_and_model
     from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
 
     from mrpc.metric import GlueMrpc
@@ -108,9 +97,9 @@ def trainer(seed: int, every: int, report: Path) -> None:
             _report(report, state.epoch, metrics["eval_f1"])
 
     arguments = TrainingArguments(
-        output_dir=tempfile.mkdtemp(), per_device_train_batch_size=COURSE_BATCH,
-        per_device_eval_batch_size=COURSE_BATCH, learning_rate=COURSE_LR, weight_decay=0.0,
-        lr_scheduler_type="linear", num_train_epochs=COURSE_EPOCHS, seed=seed, eval_strategy="steps",
+        output_dir=tempfile.mkdtemp(), per_device_train_batch_size=BATCH,
+        per_device_eval_batch_size=BATCH, learning_rate=LR, weight_decay=0.0,
+        lr_scheduler_type="linear", num_train_epochs=EPOCHS, seed=seed, eval_strategy="steps",
         eval_steps=every, report_to=[], save_strategy="no", logging_strategy="no", use_cpu=True, disable_tqdm=True,
     )  # fmt: skip
     Trainer(
@@ -128,7 +117,7 @@ def command(variant: str, seed: int, evals_per_epoch: int, folder: Path, ours: l
     """The variant's command line, and the file its evaluations appear in."""
     if variant in ("a", "b"):
         report = folder / "report.jsonl"
-        every = eval_every(COURSE_BATCH, evals_per_epoch)
+        every = eval_every(BATCH, evals_per_epoch)
         worker = [sys.executable, __file__, "--worker", variant, "--seed", str(seed), "--every", str(every)]
         return [*worker, "--report", str(report)], report
     recipe = ["experiment=course"] if variant == "c'" else []

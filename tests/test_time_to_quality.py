@@ -5,6 +5,7 @@ import sys
 
 from conftest import ROOT
 
+sys.path.insert(0, str(ROOT / "benchmarks"))  # as when the script runs: it imports throughput.py beside it
 spec = importlib.util.spec_from_file_location("time_to_quality", ROOT / "benchmarks" / "time_to_quality.py")
 ttq = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ttq)
