@@ -1,4 +1,5 @@
-"""The exceptions that end a run; `mrpc.results.status_of` maps each to the status results.json records."""
+"""The exceptions that end a run; `mrpc.results.status_of` maps each to the status results.json records,
+except Pruned, which `Experiment.run` catches: a pruned trial ends as planned."""
 
 import signal
 
@@ -19,7 +20,8 @@ class Diverged(RuntimeError):
 
 
 class Pruned(Exception):
-    """A search's pruner stopped this trial early (status `pruned`): an ending, not an error."""
+    """A search's pruner stopped this trial early (status `pruned`), raised from an evaluation, as Optuna's
+    own `TrialPruned` is from an objective."""
 
 
 class Interrupted(Exception):
