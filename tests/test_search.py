@@ -212,3 +212,23 @@ def test_trials_of_a_stopped_sweeper_are_failed_and_queued_again(tmp_path: Path)
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL, TrialState.WAITING, TrialState.WAITING]
     assert [t.params for t in trials[2:]] == [t.params for t in trials[:2]]
     assert [t.system_attrs["failed_trial"] for t in trials[2:]] == [0, 1]
+
+
+@pytest.mark.parametrize("name", ["none", "median", "successive_halving", "hyperband", "threshold"])
+def test_every_configured_pruner_decides_on_reports_in_hundredths_of_an_epoch(name: str) -> None:
+    from hydra.utils import instantiate
+
+    from hydra_plugins.mrpc_optuna_sweeper.config import PRUNERS
+
+    # Named: Hyperband assigns trials to its brackets by a hash of the study's name.
+    study = optuna.create_study(study_name="pruners", direction="maximize", pruner=instantiate(PRUNERS[name]))
+    for value in (0.9, 0.85, 0.8, 0.2):  # three good trials to compare with, then a bad one
+        trial = study.ask()
+        for step in (50, 100, 150, 200):
+            trial.report(value, step)
+            if trial.should_prune():
+                study.tell(trial, state=TrialState.PRUNED)
+                break
+        else:
+            study.tell(trial, value)
+    assert study.trials[-1].state == (TrialState.COMPLETE if name == "none" else TrialState.PRUNED)
