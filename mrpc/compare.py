@@ -186,11 +186,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         for path in plot_all(groups, keys, args.metric, args.plot):
             print(f"wrote {path}", file=sys.stderr)
-    unfinished = [run for run in runs if run.status != Status.COMPLETED]
+    unfinished = [run for run in runs if not run.status.ended_as_planned]
     for run in unfinished:
         print(f"{run.status.value}: {run.path}", file=sys.stderr)
+    pruned = sum(run.status == Status.PRUNED for run in runs)
     print(
         f"{len(runs)} runs in {len(groups)} configurations; {len(unfinished)} not completed"
+        + (f"; {pruned} pruned by a search" if pruned else "")
         + (f"; {len(unreadable)} unreadable" if unreadable else ""),
         file=sys.stderr,
     )

@@ -95,7 +95,11 @@ def test_search_prunes_records_failures_retries_stale_trials_and_continues(tmp_p
     assert "the study keeps them as failed; raise hydra.sweeper.n_trials" in output
 
     assert compare.main([str(sweep_dir), "--format", "json"]) == 0
-    assert any("pruned" in row["status"] for row in json.loads(capsys.readouterr().out))
+    out, err = capsys.readouterr()
+    assert any("pruned" in row["status"] for row in json.loads(out))
+    folders = {trial.user_attrs["run_dir"] for trial in trials if "run_dir" in trial.user_attrs}
+    pruned = sum(read_results(Path(folder)).status.value == "pruned" for folder in folders)
+    assert "pruned by a search" in err and f"; {pruned} pruned" in err
 
 
 def test_trials_in_joblib_workers_report_to_the_shared_study(tmp_path: Path) -> None:
