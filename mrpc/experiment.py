@@ -11,6 +11,7 @@ import datasets
 import torch
 import transformers
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import ProjectConfiguration, set_seed
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -26,7 +27,7 @@ from mrpc.interruption import StopSignals
 from mrpc.loaders import make_loader, tokenize
 from mrpc.loop import FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.model import build_classifier, build_tokenizer
-from mrpc.param_groups import parameter_groups
+from mrpc.optimizer import build_optimizer
 from mrpc.precision import resolve_precision
 from mrpc.predictions import Predictions
 from mrpc.results import Status
@@ -69,6 +70,11 @@ class Experiment:
             torch.set_num_threads(device.num_threads)
         # Autocast wraps the prepared model's forward: evaluation and prediction run in it too.
         self.precision = resolve_precision(device, runs_on_cpu(device))
+        # Accelerate keeps one AcceleratorState per process and refuses another precision in it, but a
+        # sweep's jobs share the process (Hydra's basic launcher) and may differ in precision: each
+        # experiment starts from a clean one (a private call, the one Accelerate's own tests make). The
+        # process group lives in PartialState, which stays.
+        AcceleratorState._reset_state()
         return Accelerator(
             cpu=runs_on_cpu(device),
             mixed_precision=ACCELERATE_PRECISION[self.precision.value],
@@ -138,17 +144,8 @@ class Experiment:
         return folder
 
     def _setup_optimizer(self, optimizer: DictConfig) -> torch.optim.Optimizer:
-        """The configured optimizer over parameter groups (mrpc/param_groups.py): no weight decay on biases
-        and LayerNorms, and `optimizer.layer_decay` (null: off), which is ours, not the optimizer's."""
-        arguments = {key: value for key, value in optimizer.items() if key != "layer_decay"}
-        groups = parameter_groups(
-            self.model,
-            optimizer.lr,
-            optimizer.weight_decay,
-            optimizer.layer_decay,
-            self.model.config.num_hidden_layers,
-        )
-        return instantiate(arguments)(groups)
+        """The configured optimizer over parameter groups (mrpc/optimizer.py)."""
+        return build_optimizer(optimizer, self.model, self.model.config.num_hidden_layers)
 
     def run(self, checkpoint: Path | None = None) -> tuple[Status, dict[str, Any]]:
         """Train (from `checkpoint` if given), evaluate and predict; returns how it ended and results.json's

@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 from mrpc.config_checks import check_config
 from mrpc.identity import CONTROL_KEYS
 from mrpc.model import build_classifier
+from mrpc.optimizer import build_optimizer
 from mrpc.schedule import warmup_steps_for
 
 GROUPS = {path.name: sorted(p.stem for p in path.glob("*.yaml")) for path in (ROOT / "conf").iterdir() if path.is_dir()}
@@ -35,7 +36,7 @@ def test_warmup_ratio_becomes_steps_rounded_up_and_steps_win(total: int, ratio: 
 @pytest.mark.parametrize("scheduler", ["linear", "cosine", "constant_with_warmup"])
 def test_optimizer_and_scheduler_instantiate_as_written(scheduler: str) -> None:
     cfg = compose_config([f"scheduler={scheduler}", "scheduler.warmup_ratio=0.1", "optimizer.lr=1e-3"])
-    optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
+    optimizer = build_optimizer(cfg.optimizer, torch.nn.Linear(1, 1), num_layers=0)
     assert isinstance(optimizer, torch.optim.AdamW) and optimizer.param_groups[0]["lr"] == 1e-3
     schedule = instantiate(cfg.scheduler, optimizer=optimizer, total_steps=100)
     rates = []
@@ -58,17 +59,20 @@ def test_tiny_model_has_glue_label_names() -> None:
 
 
 def test_adamw_is_fused_by_default() -> None:
-    optimizer = instantiate(compose_config().optimizer)([torch.nn.Parameter(torch.zeros(1))])
+    optimizer = build_optimizer(compose_config().optimizer, torch.nn.Linear(1, 1), num_layers=0)
     assert optimizer.defaults["fused"] is True
     check_config(compose_config(["optimizer.foreach=true", "optimizer.fused=false"]))
 
 
 def test_sweep_job_folder_names_leave_out_every_control_key() -> None:
-    overrides = ["seed=3", "resume=true", "train.log_every_steps=5", "device.num_threads=1", "train.predict_test=false"]
+    overrides = ["seed=3", "resume=true", "train.log_every_steps=5", "device.num_threads=1", "train.predict_test=false",
+                 "search.trial_number=4", "logger=mlflow", "logger.project_name=p"]  # fmt: skip
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides, return_hydra_config=True)
     assert cfg.hydra.job.override_dirname == "seed=3"
-    assert list(cfg.hydra.job.config.override_dirname.exclude_keys) == list(CONTROL_KEYS)
+    excluded = list(cfg.hydra.job.config.override_dirname.exclude_keys)
+    # Every control key, and every key under a control group (Hydra matches whole keys only).
+    assert set(CONTROL_KEYS) <= set(excluded) and {"search.trial_number", "logger.project_name"} <= set(excluded)
 
 
 def test_struct_mode_rejects_unknown_keys_before_creating_a_folder(tmp_path: Path) -> None:

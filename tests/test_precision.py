@@ -48,3 +48,11 @@ def test_a_run_records_the_precision_it_used(tmp_path: Path) -> None:
     assert results["status"] == "completed"
     assert results["precision"] == ("bf16" if native_bf16(on_cpu=True) else "fp32")
     assert 0 <= results["best"]["validation_f1"] <= 1
+
+
+def test_jobs_of_one_process_may_differ_in_precision(tmp_path: Path) -> None:
+    """A sweep over device.precision runs its jobs in one process (Hydra's basic launcher). On a CPU with
+    native bf16, auto switches Accelerate's precision between fp32 jobs; elsewhere all three are fp32."""
+    for job, precision in enumerate(["fp32", "auto", "fp32"]):
+        runner.train(compose_config([f"device.precision={precision}", "train.epochs=1"]), tmp_path / str(job), [])
+        assert json.loads((tmp_path / str(job) / "results.json").read_text())["status"] == "completed"

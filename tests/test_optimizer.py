@@ -1,11 +1,11 @@
-"""The optimizer's parameter groups: weight decay exemptions and layer-wise learning-rate decay."""
+"""The optimizer from its config node: weight decay exemptions and layer-wise learning-rate decay."""
 
 import pytest
 from conftest import compose_config
 
 from mrpc.data import LABEL_NAMES
 from mrpc.model import build_classifier
-from mrpc.param_groups import depth, parameter_groups
+from mrpc.optimizer import depth, parameter_groups
 
 
 @pytest.fixture(scope="module")

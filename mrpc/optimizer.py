@@ -1,7 +1,7 @@
-"""The optimizer's parameter groups: no weight decay on biases and LayerNorms, and optionally
-layer-wise learning-rate decay (`optimizer.layer_decay`, as in ELECTRA's and BEiT's fine-tuning
-recipes): the classifier and pooler train at the full rate, each encoder layer below at `layer_decay`
-times the rate of the one above, the embeddings at the lowest rate."""
+"""The optimizer, built from its config node over parameter groups: no weight decay on biases and
+LayerNorms, and optionally layer-wise learning-rate decay (`optimizer.layer_decay`, as in ELECTRA's
+and BEiT's fine-tuning recipes): the classifier and pooler train at the full rate, each encoder layer
+below at `layer_decay` times the rate of the one above, the embeddings at the lowest rate."""
 
 from __future__ import annotations
 
@@ -9,8 +9,11 @@ import re
 from typing import Any
 
 import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
 
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
+OURS = ("layer_decay",)  # keys of the optimizer node read here; all others are the optimizer's own arguments
 LAYER_INDEX = re.compile(r"\.layers?\.(\d+)\.")  # BERT-style `encoder.layer.3.`, and `layers.3.`
 
 
@@ -40,3 +43,10 @@ def parameter_groups(
         )
         group["params"].append(parameter)
     return [groups[key] for key in sorted(groups, key=lambda key: (-key[0], not key[1]))]
+
+
+def build_optimizer(node: DictConfig, model: torch.nn.Module, num_layers: int) -> torch.optim.Optimizer:
+    """The optimizer the node names (`_target_`, `_partial_: true` and its arguments) over `model`'s groups."""
+    arguments = {key: value for key, value in node.items() if key not in OURS}
+    groups = parameter_groups(model, node.lr, node.weight_decay, node.get("layer_decay"), num_layers)
+    return instantiate(arguments)(groups)
