@@ -43,7 +43,9 @@ class Group:
         return np.array([read(run) for run in self.completed], dtype=float)
 
     def label(self) -> str:
-        return ", ".join(f"{key}={value}" for key, value in self.values.items()) or "all runs"
+        """`key=value, ...`; floats to 3 significant digits (a search's values have 17)."""
+        shown = {key: f"{value:.3g}" if isinstance(value, float) else value for key, value in self.values.items()}
+        return ", ".join(f"{key}={value}" for key, value in shown.items()) or "all runs"
 
 
 def varying_keys(runs: list[Run], ignore: list[str]) -> list[str]:

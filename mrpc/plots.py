@@ -38,9 +38,10 @@ def plot_curves(groups: list[Group], path: Path) -> Path:
     for axis in (f1_axis, loss_axis):
         axis.grid(alpha=0.3)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs
-    f1_axis.legend(fontsize=8, loc="lower right")
+    # Below the plots, not on them: a search's configurations have long labels and can be many.
+    f1_axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12))
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)
     return path
 
