@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from mrpc.data import TEST, VALIDATION
 from mrpc.errors import UserError
@@ -72,7 +72,7 @@ def ensemble(paths: list[Path], output: Path) -> dict[str, float]:
     return record
 
 
-def _shared_config(runs: list[Run]) -> OmegaConf:
+def _shared_config(runs: list[Run]) -> DictConfig:
     """The first member's config, with null where the members differ (their seeds, say)."""
     cfg = OmegaConf.load(runs[0].path / CONFIG)
     for key in runs[0].config:
