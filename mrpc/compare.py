@@ -21,7 +21,6 @@ import numpy as np
 from scipy import stats
 
 from mrpc.grouping import METRICS, Group, group_runs, varying_keys
-from mrpc.plots import plot_all
 from mrpc.results import Status
 from mrpc.runs import find_runs
 
@@ -184,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sys.stdout.write(text)
     if args.plot:
+        from mrpc.plots import plot_all  # matplotlib is only imported when plots are asked for
+
         for path in plot_all(groups, keys, args.metric, args.plot):
             print(f"wrote {path}", file=sys.stderr)
     unfinished = [run for run in runs if not run.status.ended_as_planned]
