@@ -110,26 +110,28 @@ class SchedulerConfig:
 
 
 @dataclass
-class AdamWConfig:
+class OptimizerConfig:
+    """What every optimizer option has: mrpc/optimizer.py reads these; `layer_decay` is ours, the rest
+    are the optimizer's own arguments."""
+
     _target_: str = MISSING
     _partial_: bool = MISSING
     lr: float = MISSING
     weight_decay: float = MISSING
-    betas: list[float] = MISSING
-    eps: float = MISSING
-    foreach: bool | None = MISSING
-    fused: bool | None = MISSING
     layer_decay: float | None = MISSING
 
 
 @dataclass
-class SGDConfig:
-    _target_: str = MISSING
-    _partial_: bool = MISSING
-    lr: float = MISSING
+class AdamWConfig(OptimizerConfig):
+    betas: list[float] = MISSING
+    eps: float = MISSING
+    foreach: bool | None = MISSING
+    fused: bool | None = MISSING
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
     momentum: float = MISSING
-    weight_decay: float = MISSING
-    layer_decay: float | None = MISSING
 
 
 def register() -> None:
