@@ -37,7 +37,8 @@ def find_runs(paths: list[Path]) -> list[Run]:
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
-        candidates = [path, *(hydra.parent for hydra in path.rglob(".hydra")), *(r.parent for r in path.rglob(RESULTS))]
+        # One walk: a run folder holds results.json or metrics.jsonl (is_run_folder checks the rest).
+        candidates = [path, *(file.parent for file in path.rglob("*") if file.name in (RESULTS, METRICS))]
         found.update(candidate.resolve() for candidate in candidates if is_run_folder(candidate))
     return [read_run(path) for path in sorted(found)]
 
