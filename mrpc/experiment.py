@@ -68,15 +68,16 @@ class Experiment:
         tracker_dir = self.folder.path / logger.log_with if logger else self.folder.path
         if device.num_threads:
             torch.set_num_threads(device.num_threads)
+        on_cpu = runs_on_cpu(device)
         # Autocast wraps the prepared model's forward: evaluation and prediction run in it too.
-        self.precision = resolve_precision(device, runs_on_cpu(device))
+        self.precision = resolve_precision(device, on_cpu)
         # Accelerate keeps one AcceleratorState per process and refuses another precision in it, but a
         # sweep's jobs share the process (Hydra's basic launcher) and may differ in precision: each
         # experiment starts from a clean one (a private call, the one Accelerate's own tests make). The
         # process group lives in PartialState, which stays.
         AcceleratorState._reset_state()
         return Accelerator(
-            cpu=runs_on_cpu(device),
+            cpu=on_cpu,
             mixed_precision=ACCELERATE_PRECISION[self.precision.value],
             log_with=logger.log_with if logger else None,
             project_config=ProjectConfiguration(self.folder.path, logging_dir=tracker_dir),
