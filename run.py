@@ -10,6 +10,7 @@ import math
 import sys
 
 import hydra
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -45,3 +46,9 @@ def main(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     main()
+    # Under torchrun: a process group left to the interpreter's teardown lets Gloo's threads abort the
+    # process at exit now and then (SIGABRT, "terminate called without an active exception"); torch
+    # asks for this call. Only after a normal end, as torchtitan does: after a failure, other ranks may
+    # still be inside a collective, and NCCL's teardown would wait for them.
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
