@@ -55,7 +55,7 @@ class Meter:
 def data_and_model():
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from mrpc.data import load_mrpc
+    from mrpc.data_mrpc import load_mrpc
     from mrpc.model import resolve_checkpoint
 
     path = resolve_checkpoint("sentence-transformers/all-MiniLM-L6-v2")
@@ -87,7 +87,7 @@ def course_loop(steps: int, warmup: int, seed: int) -> dict:
     """(a) The course's "full training" loop, as written there (CPU, fp32)."""
     import torch
 
-    from mrpc.metric import GlueMrpc
+    from mrpc.metric import Classification
 
     model, train_dl, eval_dl, optimizer, scheduler = course_setup(seed)
     meter = Meter(warmup)
@@ -101,7 +101,7 @@ def course_loop(steps: int, warmup: int, seed: int) -> dict:
         optimizer.zero_grad()
         meter.step_done()
     model.eval()
-    metric, started = GlueMrpc(keep_in_memory=True), time.perf_counter()
+    metric, started = Classification(keep_in_memory=True), time.perf_counter()
     for batch in eval_dl:
         with torch.no_grad():
             logits = model(**batch).logits
@@ -114,7 +114,7 @@ def trainer(steps: int, warmup: int, seed: int) -> dict:
     import numpy as np
     from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
 
-    from mrpc.metric import GlueMrpc
+    from mrpc.metric import Classification
 
     tokenized, tokenizer, model = data_and_model()
     meter = Meter(warmup)
@@ -141,7 +141,7 @@ def trainer(steps: int, warmup: int, seed: int) -> dict:
     started = time.perf_counter()
     output = run.predict(tokenized["validation"])
     seconds = time.perf_counter() - started
-    scores = GlueMrpc(keep_in_memory=True).compute(
+    scores = Classification(keep_in_memory=True).compute(
         predictions=np.argmax(output.predictions, -1), references=output.label_ids
     )
     return report(meter, model, len(tokenized["validation"]), seconds, scores)

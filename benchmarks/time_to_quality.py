@@ -67,10 +67,10 @@ def course_loop(seed: int, every: int, report: Path) -> None:
 def _evaluate(model, loader) -> float:
     import torch
 
-    from mrpc.metric import GlueMrpc
+    from mrpc.metric import Classification
 
     model.eval()
-    metric = GlueMrpc(keep_in_memory=True)
+    metric = Classification(keep_in_memory=True)
     with torch.no_grad():
         for batch in loader:
             metric.add_batch(predictions=model(**batch).logits.argmax(-1), references=batch["labels"])
@@ -82,12 +82,12 @@ def trainer(seed: int, every: int, report: Path) -> None:
     import numpy as np
     from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
 
-    from mrpc.metric import GlueMrpc
+    from mrpc.metric import Classification
 
     tokenized, tokenizer, model = data_and_model()
 
     def f1(prediction) -> dict:
-        scores = GlueMrpc(keep_in_memory=True).compute(
+        scores = Classification(keep_in_memory=True).compute(
             predictions=np.argmax(prediction.predictions, -1), references=prediction.label_ids
         )
         return {"f1": scores["f1"]}

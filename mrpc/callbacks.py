@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mrpc.checkpoint import save_checkpoint
 from mrpc.errors import Interrupted
-from mrpc.results import MONITOR
+from mrpc.results import validation_summary
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -45,13 +45,11 @@ class MetricsLog(Callback):
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
         self.folder.append_metrics(record)
         log.info(
-            "epoch %.2f, step %d: train loss %.4f, validation accuracy %.4f, F1 %.4f, loss %.4f (%.0f s training)",
+            "epoch %.2f, step %d: train loss %.4f, validation %s (%.0f s training)",
             record["epoch"],
             record["step"],
             record["train_loss"],
-            record["validation_accuracy"],
-            record["validation_f1"],
-            record["validation_loss"],
+            validation_summary(record),
             record["train_seconds"],
         )
 
@@ -59,12 +57,14 @@ class MetricsLog(Callback):
 class BestModelSaver(Callback):
     """Saves model and tokenizer with `save_pretrained` whenever the monitored metric improves."""
 
-    def __init__(self, folder: RunFolder, tokenizer: PreTrainedTokenizerBase, history: list[dict[str, Any]]) -> None:
-        self.folder, self.tokenizer = folder, tokenizer
-        self.best: dict[str, Any] | None = max(history, key=lambda record: record[MONITOR], default=None)
+    def __init__(
+        self, folder: RunFolder, tokenizer: PreTrainedTokenizerBase, history: list[dict[str, Any]], monitor: str
+    ) -> None:
+        self.folder, self.tokenizer, self.monitor = folder, tokenizer, monitor  # a key: validation_f1
+        self.best: dict[str, Any] | None = max(history, key=lambda record: record[monitor], default=None)
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
-        if self.best is not None and record[MONITOR] <= self.best[MONITOR]:
+        if self.best is not None and record[self.monitor] <= self.best[self.monitor]:
             return
         self.best = record
         self.folder.save_model(loop.accelerator.unwrap_model(loop.model), self.tokenizer)

@@ -2,7 +2,8 @@
 
 Runs are grouped into configurations by the config keys whose values differ between them
 (read from each run's resolved config, so separately started runs compare as well as sweep jobs);
-seeds are the replicate axis. Each configuration gets mean ± sample std, n, min and max per metric.
+seeds are the replicate axis. Each configuration gets mean ± sample std, n, min and max per metric,
+sorted by the metric that picked the runs' best models (`train.monitor`: F1 unless set) or `--metric`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import numpy as np
 from scipy import stats
 
 from mrpc.grouping import METRICS, Group, group_runs, varying_keys
+from mrpc.labels import F1, SCORES
 from mrpc.results import Status
-from mrpc.runs import find_runs
+from mrpc.runs import Run, find_runs
 
 
 def summarise(groups: list[Group], metric: str, baseline: Group | None = None) -> list[dict[str, Any]]:
@@ -98,17 +100,31 @@ def render(rows: list[dict[str, Any]], keys: list[str], fmt: str, metric: str) -
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue()
-    header = ["", *keys, "n", *(f"{name} mean ± std [min, max]" for name in METRICS), "status"]
+    shown = _measured(rows, metric)
+    header = ["", *keys, "n", *(f"{name} mean ± std [min, max]" for name in shown), "status"]
     if rows and "diff" in rows[0]:
         header += [f"{metric} diff", "p (Welch)"]
     table = [header]
     for row in rows:
         cells = ["*" if row.get("best") else "", *(str(row[key]) for key in keys), str(row["n"])]
-        cells += [_cell(row, name) for name in METRICS] + [row["status"]]
+        cells += [_cell(row, name) for name in shown] + [row["status"]]
         if "diff" in row:
             cells += [_number(row["diff"], signed=True), _number(row["p_value"])]
         table.append(cells)
     return _markdown(table) if fmt == "markdown" else _aligned(table)
+
+
+def _measured(rows: list[dict[str, Any]], metric: str) -> list[str]:
+    """The metrics some row has a value of (F1 for two labels, macro F1 for more), and the sorting one."""
+    return [name for name in METRICS if name == metric or any(not math.isnan(row[f"{name}_mean"]) for row in rows)]
+
+
+def default_metric(runs: list[Run]) -> str:
+    """The metric that picked the runs' best models (F1 if none has one yet); if they differ, the user chooses."""
+    monitors = sorted({run.results.monitor for run in runs if run.results.best})
+    if len(monitors) > 1:
+        raise SystemExit(f"these runs picked their best models by {', '.join(monitors)}: choose one with --metric")
+    return monitors[0] if monitors else F1
 
 
 def _cell(row: dict[str, Any], name: str) -> str:
@@ -143,7 +159,9 @@ def _markdown(table: list[list[str]]) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m mrpc.compare", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, help="run folders, multirun folders or parents such as outputs/")
-    parser.add_argument("--metric", default="f1", choices=list(METRICS), help="sort by this metric (default: f1)")
+    parser.add_argument(
+        "--metric", choices=list(METRICS), help="sort by this metric (default: the runs' train.monitor, F1 unless set)"
+    )
     parser.add_argument("--group-by", nargs="+", metavar="KEY", help="config keys that define a configuration")
     parser.add_argument("--ignore", nargs="+", default=[], metavar="KEY", help="config keys to leave out of grouping")
     parser.add_argument("--baseline", metavar="KEY=VALUE", help="compare every configuration with this one")
@@ -176,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     keys = args.group_by or varying_keys(runs, ignore=args.ignore)
     groups = group_runs(runs, keys)
     baseline = find_baseline(groups, args.baseline) if args.baseline else None
-    rows = summarise(groups, args.metric, baseline)
-    text = render(rows, keys, args.format, args.metric)
+    metric = args.metric or default_metric(runs)
+    rows = summarise(groups, metric, baseline)
+    text = render(rows, keys, args.format, metric)
     if args.output:
         args.output.write_text(text)
     else:
@@ -185,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         from mrpc.plots import plot_all  # matplotlib is only imported when plots are asked for
 
-        for path in plot_all(groups, keys, args.metric, args.plot):
+        score = metric if metric in SCORES else default_metric(runs)  # a score has learning curves
+        for path in plot_all(groups, keys, metric, score, args.plot):
             print(f"wrote {path}", file=sys.stderr)
     unfinished = [run for run in runs if not run.status.ended_as_planned]
     for run in unfinished:

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mrpc.config_schema import Precision
 from mrpc.errors import UserError
+from mrpc.labels import SCORES
 from mrpc.precision import native_bf16
 
 POSITIVE = [
@@ -36,6 +37,10 @@ NOT_NEGATIVE_OR_NULL = ["dataset.num_workers", "scheduler.warmup_steps", "optimi
 
 
 def check_config(cfg: DictConfig) -> None:
+    missing = sorted(OmegaConf.missing_keys(cfg))  # `???` in a YAML: a value only the user can give
+    if missing:
+        example = " ".join(f"{key}=..." for key in missing)
+        raise UserError(f"{', '.join(missing)} must be given: `python run.py ... {example}`.")
     for key in POSITIVE:
         _require(cfg, key, lambda value: value > 0, "> 0")
     for key in POSITIVE_OR_NULL:
@@ -43,6 +48,7 @@ def check_config(cfg: DictConfig) -> None:
     for key in NOT_NEGATIVE_OR_NULL:
         _require(cfg, key, lambda value: value is None or value >= 0, ">= 0")
     _require(cfg, "scheduler.warmup_ratio", lambda value: 0 <= value <= 1, "between 0 and 1")
+    _require(cfg, "train.monitor", lambda value: value in (None, *SCORES), f"null or one of {', '.join(SCORES)}")
     _require(cfg, "optimizer.layer_decay", lambda value: value is None or 0 < value <= 1, "null or in (0, 1]")
     if "betas" in cfg.optimizer:
         _require(cfg, "optimizer.betas", lambda b: len(b) == 2 and all(0 <= x < 1 for x in b), "two numbers in [0, 1)")

@@ -42,6 +42,7 @@ class TrainConfig:
     eval_train: bool = MISSING
     log_every_steps: int = MISSING
     predict_test: bool = MISSING
+    monitor: str | None = MISSING
     checkpoint_every_steps: int | None = MISSING
     keep_checkpoint: bool = MISSING
 
@@ -73,8 +74,9 @@ class Config:
 
 @dataclass
 class DatasetConfig:
-    data_dir: str | None = MISSING
-    hub_fallback: bool = MISSING
+    """The keys every `dataset` option has: how its texts are tokenized and batched (mrpc/loaders.py).
+    Each option adds its reader's `_target_` and arguments (mrpc/data.py)."""
+
     max_length: int = MISSING
     limit_train: int | None = MISSING
     limit_eval: int | None = MISSING
@@ -82,6 +84,40 @@ class DatasetConfig:
     cache_tokenized: bool = MISSING
     group_by_length: bool = MISSING
     num_workers: int = MISSING
+
+
+@dataclass
+class MrpcDataConfig(DatasetConfig):
+    _target_: str = MISSING
+    data_dir: str | None = MISSING
+    hub_fallback: bool = MISSING
+
+
+class FileFormat(str, Enum):
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+
+
+@dataclass
+class PairsDataConfig(DatasetConfig):
+    _target_: str = MISSING
+    train: str = MISSING
+    validation: str = MISSING
+    test: str | None = MISSING
+    format: FileFormat | None = MISSING  # null: from each file's extension
+    text_a: str = MISSING
+    text_b: str | None = MISSING  # null: single-text classification
+    label: str = MISSING
+    label_names: list[str] | None = MISSING
+    positive_label: str | None = MISSING
+
+
+@dataclass
+class GlueDataConfig(DatasetConfig):
+    _target_: str = MISSING
+    task: str = MISSING  # a key of mrpc/data_glue.py's GLUE_TASKS
+    positive_label: str | None = MISSING
 
 
 @dataclass
@@ -137,7 +173,9 @@ class SGDConfig(OptimizerConfig):
 def register() -> None:
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
-    store.store(group="dataset", name="schema", node=DatasetConfig)
+    store.store(group="dataset", name="mrpc_schema", node=MrpcDataConfig)
+    store.store(group="dataset", name="pairs_schema", node=PairsDataConfig)
+    store.store(group="dataset", name="glue_schema", node=GlueDataConfig)
     store.store(group="model", name="schema", node=ModelConfig)
     store.store(group="device", name="schema", node=DeviceConfig)
     store.store(group="scheduler", name="schema", node=SchedulerConfig)

@@ -1,140 +1,60 @@
-"""Find and read GLUE MRPC: a local folder of GLUE TSVs first, the Hugging Face Hub last.
+"""The data of a task, whatever its source: the `dataset` config group's reader returns a `TaskData`.
 
-Every split comes back with the Hub's schema (`sentence1`, `sentence2`, `label`, `idx`), so the
-rest of the code never knows where the data came from.
+Each option of the group names its reader in `_target_` (mrpc/data_mrpc.py, data_pairs.py,
+data_glue.py); the reader's arguments are the option's own keys. The keys every option shares
+(`DatasetConfig`: length, limits, batching) are the loaders' business, not the reader's. A reader
+of your own is a function that returns a `TaskData`: `python run.py dataset._target_=my.reader`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import logging
-import os
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset
+from hydra.utils import get_method
+from omegaconf import DictConfig, OmegaConf
 
+from mrpc.config_schema import DatasetConfig
 from mrpc.errors import UserError
+from mrpc.labels import Labels
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from datasets import DatasetDict
 
-LABEL_NAMES = ["not_equivalent", "equivalent"]
-HUB_DATASET = ("nyu-mll/glue", "mrpc")
-ENV_VAR = "MRPC_DATA_DIR"
-# Where the project's checkout keeps the shared data: <project>/../shared/data/mrpc.
-SHARED_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mrpc"
-
-TRAIN, VALIDATION, TEST = "train", "validation", "test"  # the splits' names, as the Hub has them
-SPLIT_FILES = {TRAIN: "train.tsv", VALIDATION: "dev.tsv", TEST: "test.tsv"}
-LABELED_HEADER = ["Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"]
-TEST_HEADER = ["index", "#1 ID", "#2 ID", "#1 String", "#2 String"]
-
-FEATURES = Features(
-    {
-        "sentence1": Value("string"),
-        "sentence2": Value("string"),
-        "label": ClassLabel(names=LABEL_NAMES),
-        "idx": Value("int32"),
-    }
-)
+# The columns every reader returns (GLUE's pair names): single-text tasks have no TEXT_B column.
+TEXT_A, TEXT_B, LABEL, INDEX = "sentence1", "sentence2", "label", "idx"
+UNLABELED = -1  # the label of an example whose label is unknown (GLUE's test splits), as on the Hub
 
 
-def load_mrpc(data_dir: str | None = None, hub_fallback: bool = True) -> DatasetDict:
-    """Load train/validation/test from the first source that exists.
+@dataclass
+class TaskData:
+    splits: DatasetDict  # TRAIN and VALIDATION, and TEST if there is one (mrpc/splits.py)
+    labels: Labels
 
-    Order: `data_dir` → `$MRPC_DATA_DIR` → `<project>/../shared/data/mrpc` → the Hub.
-    An explicitly given folder (argument or environment variable) must be valid: it is never
-    silently skipped in favour of the next source.
+
+def load_task_data(dataset: DictConfig) -> TaskData:
+    """Call the reader that `dataset._target_` names with the option's own keys.
+
+    Called directly rather than through `hydra.utils.instantiate`, which would wrap a reader's
+    UserError (a file and line to fix) in its InstantiationException and a traceback.
     """
-    if data_dir:
-        return read_glue_folder(_existing_dir(data_dir, "dataset.data_dir"))
-    if os.environ.get(ENV_VAR):
-        return read_glue_folder(_existing_dir(os.environ[ENV_VAR], f"${ENV_VAR}"))
-    if SHARED_DIR.is_dir():
-        return read_glue_folder(SHARED_DIR)
-    if not hub_fallback:
-        raise UserError(_not_found_message("the Hub fallback is off (dataset.hub_fallback=false)"))
+    shared = {field.name for field in dataclasses.fields(DatasetConfig)}
+    arguments = {key: value for key, value in OmegaConf.to_container(dataset, enum_to_str=True).items()}
+    target = arguments.pop("_target_")
     try:
-        log.info("No local MRPC folder found; loading %s/%s from the Hugging Face Hub", *HUB_DATASET)
-        return load_dataset(*HUB_DATASET)
-    except Exception as error:  # any Hub failure (offline, auth, missing) means "not found" here
-        raise UserError(_not_found_message(f"the Hub said: {type(error).__name__}: {error}")) from error
+        reader = get_method(target)
+    except Exception as error:  # Hydra raises ImportError or ValueError, its message says why
+        raise UserError(f"dataset._target_={target} is not a function that can be imported: {error}") from None
+    return reader(**{key: value for key, value in arguments.items() if key not in shared})
 
 
-def read_glue_folder(folder: Path) -> DatasetDict:
-    log.info("Reading MRPC from %s", folder)
-    return DatasetDict(
-        {split: read_glue_tsv(folder / name, labeled=split != TEST) for split, name in SPLIT_FILES.items()}
-    )
-
-
-def read_glue_tsv(path: Path, labeled: bool) -> Dataset:
-    """Parse one GLUE MRPC TSV, checking every row.
-
-    Written by hand rather than with `load_dataset("csv")` so that every mistake is reported
-    with its file and line number. Quoting is off: MRPC sentences contain bare double quotes.
-    """
-    rows = _numbered_rows(path)
-    if not rows:
-        raise UserError(f"{path} is empty; expected a header line and data rows.")
-    _, header = rows[0]
-    expected = LABELED_HEADER if labeled else TEST_HEADER
-    if header != expected:
-        raise UserError(f"{path}:1: header is {header}, expected the GLUE MRPC header {expected}.")
-    if len(rows) == 1:
-        raise UserError(f"{path} has a header but no data rows.")
-
-    columns: dict[str, list] = {"sentence1": [], "sentence2": [], "label": [], "idx": []}
-    for line_number, fields in rows[1:]:
-        if len(fields) != len(expected):
-            raise UserError(
-                f"{path}:{line_number}: expected {len(expected)} tab-separated fields, found {len(fields)}."
-            )
-        first, _, _, sentence1, sentence2 = fields
-        if labeled:
-            if first not in ("0", "1"):
-                raise UserError(f"{path}:{line_number}: label (Quality) is {first!r}, expected 0 or 1.")
-            label, idx = int(first), len(columns["idx"])
-        else:
-            if not first.isdigit():
-                raise UserError(f"{path}:{line_number}: index is {first!r}, expected a whole number.")
-            label, idx = -1, int(first)  # -1 is the Hub's label for GLUE's unlabeled test split
-        columns["sentence1"].append(sentence1)
-        columns["sentence2"].append(sentence2)
-        columns["label"].append(label)
-        columns["idx"].append(idx)
-    return Dataset.from_dict(columns, features=FEATURES)
-
-
-def _numbered_rows(path: Path) -> list[tuple[int, list[str]]]:
-    """(line number, fields) for each non-blank line."""
-    if not path.is_file():
-        raise UserError(f"{path} does not exist; a GLUE MRPC folder holds {', '.join(SPLIT_FILES.values())}.")
+def read_utf8(path: Path) -> str:
+    """The file's text; bytes that are not UTF-8 stop with the file and line. A byte-order mark is dropped."""
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")  # train.tsv and dev.tsv start with a byte-order mark
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise UserError(f"{path}:{line}: bytes that are not UTF-8 ({error.reason}); save the file as UTF-8.") from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
-    return [(reader.line_num, fields) for fields in reader if fields]
-
-
-def _existing_dir(folder: str, source: str) -> Path:
-    path = Path(folder).expanduser()
-    if not path.is_dir():
-        raise UserError(f"{source} points to {path}, which is not a folder. {_SOURCES}")
-    return path
-
-
-_SOURCES = (
-    "MRPC is looked for in this order: the folder in dataset.data_dir (e.g. "
-    "`python run.py dataset.data_dir=/path/to/mrpc`), the folder in the environment variable "
-    f"{ENV_VAR}, {SHARED_DIR} beside the project, and finally the Hugging Face Hub dataset "
-    f"{HUB_DATASET[0]} (config {HUB_DATASET[1]}), which needs network access. A folder must hold "
-    "GLUE's train.tsv, dev.tsv and test.tsv."
-)
-
-
-def _not_found_message(reason: str) -> str:
-    return f"Could not find GLUE MRPC: no local folder was given or found, and {reason}. {_SOURCES}"

@@ -6,8 +6,8 @@
 Every completed run below the paths takes part (for example the seeds of one configuration). Each
 run's best model wrote its probabilities (mrpc/predictions.py); the ensemble's folder gets their mean,
 GLUE-format predictions from it, a config.yaml (the members' shared config; keys on which they differ
-are null, `ensemble.size` says how many) and a results.json with the ensemble's validation accuracy
-and F1, so compare reads it as one more run.
+are null, `ensemble.size` says how many) and a results.json with the ensemble's validation scores
+(accuracy and F1, scored as its members were), so compare reads it as one more run.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from mrpc.data import TEST, VALIDATION
 from mrpc.errors import UserError
-from mrpc.metric import GlueMrpc
+from mrpc.labels import Labels
 from mrpc.predictions import Predictions, probabilities_file, read_probabilities
-from mrpc.results import Status, UnreadableFile, metric_key
+from mrpc.results import Status, UnreadableFile, metric_key, validation_summary
 from mrpc.run_folder import CONFIG, RunFolder
 from mrpc.runs import Run, find_runs
+from mrpc.splits import TEST, VALIDATION
 
 
 def average(members: list[Predictions], names: list[str]) -> Predictions:
@@ -57,9 +57,9 @@ def ensemble(paths: list[Path], output: Path) -> dict[str, float]:
         }
     except UnreadableFile as error:
         raise UserError(str(error)) from None
-    validation = votes[VALIDATION]
-    metric = GlueMrpc(keep_in_memory=True)
-    scores = metric.compute(predictions=validation.probabilities.argmax(1), references=validation.label)
+    validation, first = votes[VALIDATION], runs[0].results  # scored as the members were
+    labels = Labels(tuple(validation.label_names), first.positive_label)
+    scores = labels.score(validation.probabilities.argmax(1), validation.label)
     record = {metric_key(VALIDATION, name): value for name, value in scores.items()}
 
     folder = RunFolder(output)
@@ -68,7 +68,8 @@ def ensemble(paths: list[Path], output: Path) -> dict[str, float]:
         folder.start(_shared_config(runs), overrides=names)
         for split, predictions in votes.items():
             folder.write_predictions(split, predictions)
-        folder.finish(Status.COMPLETED, best=record, final=record, members=names)
+        ending = {"best": record, "final": record, "monitor": first.monitor, "positive_label": labels.positive}
+        folder.finish(Status.COMPLETED, members=names, **ending)
     return record
 
 
@@ -92,10 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(
-        f"ensemble in {args.output}: validation accuracy {record['validation_accuracy']:.4f}, "
-        f"F1 {record['validation_f1']:.4f}"
-    )
+    print(f"ensemble in {args.output}: validation {validation_summary(record)}")
     return 0
 
 

@@ -20,7 +20,7 @@ from safetensors.torch import load_model
 from mrpc.callbacks import BestModelSaver, Callback, Checkpointer, MetricsLog, TrackerLog
 from mrpc.checkpoint import load_checkpoint
 from mrpc.config_checks import runs_on_cpu
-from mrpc.data import LABEL_NAMES, TEST, TRAIN, VALIDATION, load_mrpc
+from mrpc.data import load_task_data
 from mrpc.errors import Pruned
 from mrpc.identity import flatten
 from mrpc.interruption import StopSignals
@@ -30,8 +30,9 @@ from mrpc.model import build_classifier, build_tokenizer
 from mrpc.optimizer import build_optimizer
 from mrpc.precision import resolve_precision
 from mrpc.predictions import Predictions
-from mrpc.results import Status
+from mrpc.results import Status, metric_key
 from mrpc.run_folder import MODEL, RunFolder
+from mrpc.splits import TEST, TRAIN, VALIDATION
 from mrpc.stopwatch import Stopwatch
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,9 @@ class Experiment:
         set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
         self.tokenizer = build_tokenizer(cfg.model)
         self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
+        self.monitor = self.labels.monitor(cfg.train.monitor)  # a name the data's labels can be scored by
         self.data_generator = self.train_loader.generator
-        self.model = build_classifier(cfg.model, LABEL_NAMES)
+        self.model = build_classifier(cfg.model, self.labels.names)
         self.optimizer = self._setup_optimizer(cfg.optimizer)
         self.model, self.optimizer, self.train_loader, *eval_loaders = self.accelerator.prepare(
             self.model, self.optimizer, self.train_loader, *self.eval_loaders.values()
@@ -99,11 +101,13 @@ class Experiment:
         return [TrackerLog()]
 
     def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
-        splits = load_mrpc(dataset.data_dir, dataset.hub_fallback)
+        """The reader that `dataset` names (mrpc/data.py), then tokenized splits and their loaders."""
+        task = load_task_data(dataset)
+        self.labels, splits = task.labels, task.splits
         limits = {TRAIN: dataset.limit_train, VALIDATION: dataset.limit_eval, TEST: dataset.limit_eval}
-        for split, limit in limits.items():
-            if limit:
-                splits[split] = splits[split].select(range(min(limit, len(splits[split]))))
+        for split in splits:
+            if limits[split]:
+                splits[split] = splits[split].select(range(min(limits[split], len(splits[split]))))
         splits = tokenize(splits, self.tokenizer, dataset.max_length, self._tokenized_cache(dataset))
 
         def loader(split: str, batch_size: int, shuffle: bool = False) -> Any:
@@ -120,7 +124,8 @@ class Experiment:
             )
 
         # Only the splits this run evaluates or predicts: each loader costs a pass over its lengths.
-        evaluated = [VALIDATION, *([TEST] if train.predict_test else []), *([TRAIN] if train.eval_train else [])]
+        self.predicted = [VALIDATION, *([TEST] if train.predict_test and TEST in splits else [])]
+        evaluated = [*self.predicted, *([TRAIN] if train.eval_train else [])]
         eval_loaders = {split: loader(split, train.eval_batch_size) for split in evaluated}
         return loader(TRAIN, train.batch_size, shuffle=True), eval_loaders
 
@@ -130,7 +135,7 @@ class Experiment:
             return []
         from mrpc.pruning import TrialReport  # optuna is an extra: imported only by a search's trials
 
-        return [TrialReport(search, self.accelerator.is_main_process)]
+        return [TrialReport(search, self.accelerator.is_main_process, metric_key(VALIDATION, self.monitor))]
 
     def _tokenized_cache(self, dataset: DictConfig) -> Path | None:
         """datasets' cache folder (HF_DATASETS_CACHE) when dataset.cache_tokenized is on and it is writable."""
@@ -160,6 +165,7 @@ class Experiment:
             self.train_loader,
             self.data_generator,
             self.eval_loaders,
+            self.labels.score,
             LoopSettings(
                 epochs=train.epochs,
                 steps_per_epoch=self.steps_per_epoch,
@@ -175,7 +181,7 @@ class Experiment:
         if checkpoint:
             load_checkpoint(loop, checkpoint)
             self.folder.reopen(loop.history)
-        best = BestModelSaver(self.folder, self.tokenizer, loop.history)
+        best = BestModelSaver(self.folder, self.tokenizer, loop.history, metric_key(VALIDATION, self.monitor))
         loop.callbacks = [
             MetricsLog(self.folder),
             best,
@@ -202,13 +208,16 @@ class Experiment:
             "startup_seconds": round(startup_seconds, 3),
             "torch_threads": torch.get_num_threads(),
             "precision": self.precision.value,
+            "monitor": self.monitor,
+            "positive_label": self.labels.positive,
             "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
         }
 
     def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
         """Reload the saved best weights, then write predictions and probabilities for validation and test."""
         load_model(self.accelerator.unwrap_model(self.model), self.folder.path / MODEL / "model.safetensors")
-        for split in [VALIDATION, TEST] if self.cfg.train.predict_test else [VALIDATION]:
+        names = list(self.labels.names)
+        for split in self.predicted:
             outputs = {name: values.numpy() for name, values in loop.predict(self.eval_loaders[split]).items()}
-            predictions = Predictions(outputs["idx"], outputs["label"], outputs["probabilities"], LABEL_NAMES)
+            predictions = Predictions(outputs["idx"], outputs["label"], outputs["probabilities"], names)
             self.folder.write_predictions(split, predictions)

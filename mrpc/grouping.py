@@ -6,21 +6,28 @@ mrpc/identity.py) vary within it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from mrpc.data import VALIDATION
 from mrpc.identity import REPLICATE_KEYS, is_control
-from mrpc.results import MONITOR, Status, metric_key
+from mrpc.labels import SCORES
+from mrpc.results import Status, metric_key
 from mrpc.runs import Run
+from mrpc.splits import VALIDATION
+
+
+def _best(name: str) -> Callable[[Run], float]:
+    """The best model's validation score `name`; NaN where the task does not measure it (F1 with 3 labels)."""
+    return lambda run: run.results.best.get(metric_key(VALIDATION, name), math.nan)
+
 
 # Column name -> (value read from a completed run, whether higher is better).
 METRICS: dict[str, tuple[Callable[[Run], float], bool]] = {
-    "f1": (lambda run: run.results.best[MONITOR], True),
-    "accuracy": (lambda run: run.results.best[metric_key(VALIDATION, "accuracy")], True),
+    **{name: (_best(name), True) for name in SCORES},
     "best_epoch": (lambda run: run.results.best_epoch, False),
     "train_seconds": (lambda run: run.results.train_seconds, False),
     "examples_per_s": (lambda run: run.results.train_examples_per_second, True),

@@ -1,4 +1,4 @@
-"""Tokenize sentence pairs and batch them with dynamic padding."""
+"""Tokenize texts (pairs, or single texts) and batch them with dynamic padding."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ from torch.utils.data import DataLoader, RandomSampler, Sampler
 from transformers import DataCollatorWithPadding, PreTrainedTokenizerBase
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from mrpc.data import LABEL, TEXT_A, TEXT_B
+
 
 def tokenize(
     splits: DatasetDict, tokenizer: PreTrainedTokenizerBase, max_length: int, cache_dir: Path | None = None
 ) -> DatasetDict:
-    """Token ids per pair, unpadded: padding happens per batch in the collator.
+    """Token ids per example (a pair, or one text where there is no TEXT_B column), unpadded: padding
+    happens per batch in the collator.
 
     With `cache_dir`, each split is tokenized once and kept there as an Arrow file named by what
     determines it (the split's content fingerprint, the tokenizer, `max_length`); every later run,
@@ -25,7 +28,7 @@ def tokenize(
     """
 
     def encode(batch: dict) -> dict:
-        return tokenizer(batch["sentence1"], batch["sentence2"], truncation=True, max_length=max_length)
+        return tokenizer(batch[TEXT_A], batch.get(TEXT_B), truncation=True, max_length=max_length)
 
     # Our own fingerprint, because datasets' would dill-pickle the tokenizer on every call (~1 s).
     tokenizer_key = tokenizer_fingerprint(tokenizer)
@@ -35,11 +38,11 @@ def tokenize(
         encoded[name] = split.map(
             encode,
             batched=True,
-            remove_columns=["sentence1", "sentence2"],
+            remove_columns=[column for column in (TEXT_A, TEXT_B) if column in split.column_names],
             new_fingerprint=key,
             cache_file_name=str(cache_dir / f"{name}-{key}.arrow") if cache_dir else None,
         )
-    return DatasetDict(encoded).rename_column("label", "labels")
+    return DatasetDict(encoded).rename_column(LABEL, "labels")  # the name transformers' models take
 
 
 def tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:

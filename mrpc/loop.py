@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +25,9 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from mrpc.callbacks import Callback
-from mrpc.data import TRAIN, VALIDATION
 from mrpc.errors import Diverged
-from mrpc.metric import GlueMrpc
 from mrpc.results import metric_key
+from mrpc.splits import TRAIN, VALIDATION
 from mrpc.stopwatch import Stopwatch
 
 
@@ -68,6 +67,7 @@ class FineTuneLoop:
         train_loader: DataLoader,
         data_generator: torch.Generator,
         eval_loaders: dict[str, DataLoader],
+        score: Callable[[torch.Tensor, torch.Tensor], dict[str, float]],
         settings: LoopSettings,
         stopwatch: Stopwatch,
         callbacks: Sequence[Callback] = (),
@@ -77,6 +77,7 @@ class FineTuneLoop:
         self.scheduler = scheduler  # stepped by us once per optimizer step, not prepared by Accelerate
         self.data_generator = data_generator  # the training loader's shuffling generator
         self.eval_loaders = eval_loaders
+        self.score = score  # (predictions, gold labels) -> the task's metrics (mrpc/labels.py)
         self.settings = settings
         self.stopwatch = stopwatch
         self.callbacks = list(callbacks)
@@ -212,9 +213,7 @@ class FineTuneLoop:
 
     def evaluate(self, loader: DataLoader) -> dict[str, float]:
         outputs = self.predict(loader)
-        metric = GlueMrpc(keep_in_memory=True)  # a fresh instance per split and evaluation
-        metric.add_batch(predictions=outputs["prediction"], references=outputs["label"])
-        return {**metric.compute(), "loss": outputs["loss"].mean().item()}
+        return {**self.score(outputs["prediction"], outputs["label"]), "loss": outputs["loss"].mean().item()}
 
     @property
     def lr(self) -> float:

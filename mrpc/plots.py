@@ -14,32 +14,36 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from mrpc.grouping import METRICS, Group
+from mrpc.results import metric_key
+from mrpc.splits import VALIDATION
 
 
-def plot_all(groups: list[Group], keys: list[str], metric: str, folder: Path) -> list[Path]:
+def plot_all(groups: list[Group], keys: list[str], metric: str, score: str, folder: Path) -> list[Path]:
+    """curves.png (validation `score` and losses over epochs) and, where a key is numeric, `metric` against it."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [plot_curves(groups, folder / "curves.png")]
+    paths = [plot_curves(groups, score, folder / "curves.png")]
     swept = [key for key in keys if all(_is_number(group.values[key]) for group in groups)]
     if swept:
         paths.append(plot_against(groups, swept[0], [k for k in keys if k != swept[0]], metric, folder / "sweep.png"))
     return paths
 
 
-def plot_curves(groups: list[Group], path: Path) -> Path:
-    """Validation F1 and losses over epochs, mean ± 1 std across seeds, one colour per configuration."""
-    figure, (f1_axis, loss_axis) = plt.subplots(1, 2, figsize=(13, 5))
+def plot_curves(groups: list[Group], score: str, path: Path) -> Path:
+    """Validation `score` (f1, macro_f1, accuracy) and losses over epochs, mean ± 1 std across seeds, one
+    colour per configuration."""
+    figure, (score_axis, loss_axis) = plt.subplots(1, 2, figsize=(13, 5))
     for colour, group in zip(plt.cm.tab10.colors * 10, groups, strict=False):
         label = f"{group.label()} (n={len(group.completed)})"
-        _band(f1_axis, group, "validation_f1", colour, "-", label)
+        _band(score_axis, group, metric_key(VALIDATION, score), colour, "-", label)
         _band(loss_axis, group, "train_loss", colour, "-", f"{label} train")
-        _band(loss_axis, group, "validation_loss", colour, "--", f"{label} validation")
-    f1_axis.set(title="Validation F1 (±1 std across seeds)", xlabel="epoch", ylabel="F1")
+        _band(loss_axis, group, metric_key(VALIDATION, "loss"), colour, "--", f"{label} validation")
+    score_axis.set(title=f"Validation {score} (±1 std across seeds)", xlabel="epoch", ylabel=score)
     loss_axis.set(title="Loss: train (solid), validation (dashed)", xlabel="epoch", ylabel="cross-entropy")
-    for axis in (f1_axis, loss_axis):
+    for axis in (score_axis, loss_axis):
         axis.grid(alpha=0.3)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs
     # Below the plots, not on them: a search's configurations have long labels and can be many.
-    f1_axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12))
+    score_axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12))
     figure.tight_layout()
     figure.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(figure)

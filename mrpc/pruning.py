@@ -17,7 +17,6 @@ from omegaconf import DictConfig
 
 from mrpc.callbacks import Callback
 from mrpc.errors import Pruned
-from mrpc.results import MONITOR
 
 if TYPE_CHECKING:
     import optuna
@@ -55,18 +54,19 @@ class TrialReport(Callback):
     so that every process stops at the same step.
     """
 
-    def __init__(self, search: DictConfig, is_main_process: bool) -> None:
+    def __init__(self, search: DictConfig, is_main_process: bool, monitor: str) -> None:
         self.trial = open_trial(search) if is_main_process else None
+        self.monitor = monitor  # the record's key: validation_f1
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
         prune = False
         if self.trial is not None:
-            self.trial.report(record[MONITOR], progress_step(record["epoch"]))
+            self.trial.report(record[self.monitor], progress_step(record["epoch"]))
             prune = self.trial.should_prune()
         if loop.accelerator.num_processes > 1:
             prune = broadcast_object_list([prune], from_process=0)[0]
         if prune:
             raise Pruned(
                 f"pruned at epoch {record['epoch']:g} (step {record['step']}): "
-                f"{MONITOR} {record[MONITOR]:.4f} is not promising enough for the study's pruner"
+                f"{self.monitor} {record[self.monitor]:.4f} is not promising enough for the study's pruner"
             )

@@ -1,7 +1,8 @@
 """results.json, the record of how a run went: its schema, its statuses and the names of its metrics.
 
 `RunFolder` is its only writer; the runner, compare, the sweep summary and the benchmark read it
-through `read_results`. Metric keys are `<split>_<name>` (`validation_f1`), built by `metric_key`.
+through `read_results`. Metric keys are `<split>_<name>` (`validation_f1`), built by `metric_key`;
+the names are the task's (mrpc/labels.py).
 """
 
 from __future__ import annotations
@@ -16,14 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from mrpc.errors import Diverged, Interrupted
+from mrpc.labels import F1
+from mrpc.splits import VALIDATION
 
 RESULTS = "results.json"
-
-MONITOR = "validation_f1"  # picks the best model; what run.py returns to a sweeper
 
 
 def metric_key(split: str, name: str) -> str:
     return f"{split}_{name}"
+
+
+def validation_summary(record: dict[str, Any]) -> str:
+    """`accuracy 0.8113, f1 0.8702, loss 0.4217`: a metrics record's validation scores, for log lines."""
+    prefix = metric_key(VALIDATION, "")
+    return ", ".join(
+        f"{key.removeprefix(prefix)} {value:.4f}" for key, value in record.items() if key.startswith(prefix)
+    )
 
 
 def now() -> str:
@@ -65,7 +74,7 @@ class Results:
     model: str | None = None
     seed: int | None = None
     error: str | None = None  # the message (a user's mistake) or traceback (a bug) of a run that did not complete
-    best: dict[str, Any] | None = None  # the metrics record with the highest MONITOR
+    best: dict[str, Any] | None = None  # the metrics record with the best monitored metric
     final: dict[str, Any] | None = None  # the last metrics record
     best_epoch: float | None = None
     steps: int | None = None
@@ -75,16 +84,22 @@ class Results:
     train_examples_per_second: float | None = None
     torch_threads: int | None = None
     precision: str | None = None  # the one used: device.precision=auto resolved (fp32, bf16 or fp16)
+    monitor: str = F1  # the validation metric that picks `best` and is the objective (train.monitor resolved)
+    positive_label: str | None = None  # two labels: the one whose F1 was measured
     resumes: int = 0
     members: list[str] | None = None  # an ensemble's runs (python -m mrpc.ensemble)
 
     @property
+    def monitor_key(self) -> str:
+        return metric_key(VALIDATION, self.monitor)
+
+    @property
     def objective(self) -> float:
-        """What a sweeper receives: the best validation F1, NaN if there is none yet. A pruned run
-        gives its last one instead, as Optuna counts a pruned trial's last reported value."""
+        """What a sweeper receives: the best value of the monitored metric, NaN if there is none yet. A
+        pruned run gives its last one instead, as Optuna counts a pruned trial's last reported value."""
         if self.status == Status.PRUNED and self.final:
-            return self.final[MONITOR]
-        return self.best[MONITOR] if self.best else math.nan
+            return self.final[self.monitor_key]
+        return self.best[self.monitor_key] if self.best else math.nan
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"

@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from mrpc.config_checks import check_config, runs_on_cpu
 from mrpc.errors import Diverged, Interrupted, UserError
 from mrpc.interruption import StopSignals
-from mrpc.results import MONITOR, Results, Status, status_of
+from mrpc.results import Results, Status, status_of, validation_summary
 from mrpc.run_folder import Claim, RunFolder
 from mrpc.stopwatch import Stopwatch
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
     """Run one experiment in `run_dir` (or the folder `resume=` names); returns its objective
-    (`Results.objective`: the best validation F1, a pruned trial's last one)."""
+    (`Results.objective`: the best validation value of `train.monitor`, a pruned trial's last one)."""
     stopwatch = Stopwatch()
     with StopSignals() as stops:
         processes = PartialState(cpu=runs_on_cpu(cfg.device))  # joins the process group under torchrun
@@ -54,15 +54,14 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
                 folder.delete_checkpoint()
             wall = round(stopwatch.elapsed(), 3)
             folder.finish(status, **results, wall_seconds=wall)
-    best = results["best"]
     if processes.is_main_process:
         log.info(
-            "%s in %.0f s: best validation accuracy %.4f, F1 %.4f (epoch %s); run folder %s",
+            "%s in %.0f s: best validation %s (epoch %s, by %s); run folder %s",
             "Done" if status == Status.COMPLETED else "Pruned",
             wall,
-            best["validation_accuracy"],
-            best[MONITOR],
+            validation_summary(results["best"]),
             results["best_epoch"],
+            results["monitor"],
             folder.path,
         )
     return Results(status=status, **results).objective

@@ -86,6 +86,12 @@ CASES = {
     "warm-up steps < 0": (args("scheduler.warmup_steps=-1"), "scheduler.warmup_steps=-1 is invalid"),
     "clipping norm 0": (args("train.max_grad_norm=0"), "train.max_grad_norm=0.0 is invalid"),
     "weight decay < 0": (args("optimizer.weight_decay=-0.1"), "optimizer.weight_decay=-0.1 is invalid"),
+    "unknown monitor": (args("train.monitor=loss"), "train.monitor='loss' is invalid: expected null or one of f1"),
+    "pairs without files": (args("dataset=pairs"), "dataset.train, dataset.validation must be given"),
+    "pairs file missing": (
+        args("dataset=pairs", "dataset.train=/no/train.csv", "dataset.validation=/no/dev.csv"),
+        "dataset.train=/no/train.csv is not a file",
+    ),
     "layer decay > 1": (
         args("optimizer.layer_decay=1.5"),
         "optimizer.layer_decay=1.5 is invalid: expected null or in (0, 1]",
@@ -147,11 +153,13 @@ def test_wrong_type_or_name_fails_at_composition(case: str) -> None:
         (["seed=abc"], "Value 'abc' of type 'str' could not be converted to Integer"),
         (["optimizer.lr=0"], "optimizer.lr=0.0 is invalid"),
         (["dataset.data_dir=/no/such/mrpc"], "dataset.data_dir points to /no/such/mrpc"),
+        (["dataset=pairs", "dataset.train=train.csv", "dataset.validation=train.csv"], "train.csv:1: the header has"),
         (["hydra.run.dir=a-file/run"], "hydra.run.dir=a-file/run cannot be created"),
     ],
 )
 def test_cli_exits_2_without_a_traceback(overrides: list[str], expected: str, tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
+    (tmp_path / "train.csv").write_text("text,label\nx,1\ny,0\n")  # no column sentence1
     result = run_cli(*TINY, *overrides, cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and expected in output, output

@@ -7,7 +7,7 @@ import pytest
 from conftest import DATA
 from transformers import AutoTokenizer
 
-from mrpc.data import load_mrpc
+from mrpc.data_mrpc import load_mrpc
 from mrpc.loaders import make_loader, tokenize, tokenizer_fingerprint
 from mrpc.model import resolve_checkpoint
 

@@ -67,4 +67,4 @@ def test_each_evaluation_is_one_line_of_the_job_log(tmp_path: Path, caplog: pyte
     assert len(lines) == len(metrics) == 2
     for line, record in zip(lines, metrics, strict=True):
         assert line.startswith(f"epoch {record['epoch']:.2f}, step {record['step']}: train loss")
-        assert f"validation accuracy {record['validation_accuracy']:.4f}, F1 {record['validation_f1']:.4f}" in line
+        assert f"validation accuracy {record['validation_accuracy']:.4f}, f1 {record['validation_f1']:.4f}" in line

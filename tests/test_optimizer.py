@@ -3,14 +3,14 @@
 import pytest
 from conftest import compose_config
 
-from mrpc.data import LABEL_NAMES
+from mrpc.data_mrpc import LABELS
 from mrpc.model import build_classifier
 from mrpc.optimizer import depth, parameter_groups
 
 
 @pytest.fixture(scope="module")
 def model():
-    return build_classifier(compose_config([]).model, LABEL_NAMES)  # the tiny BERT: 2 layers
+    return build_classifier(compose_config([]).model, LABELS.names)  # the tiny BERT: 2 layers
 
 
 def test_layer_decay_scales_each_layer_below_the_head(model) -> None:

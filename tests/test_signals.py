@@ -44,7 +44,7 @@ def interrupted(run_dir: Path, monkeypatch: pytest.MonkeyPatch, owner: object, n
 
 
 def test_sigterm_while_loading_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    results = interrupted(tmp_path, monkeypatch, experiment, "load_mrpc")
+    results = interrupted(tmp_path, monkeypatch, experiment, "load_task_data")
     assert results["status"] == "interrupted" and "outside the training steps" in results["error"]
     assert not (tmp_path / "checkpoints").exists()  # training had not started: nothing to resume
 

@@ -8,8 +8,9 @@ every trial runs to its end (Hydra issue 1954).
 How a search runs: the sweeper asks the study for `n_jobs` trials, launches them as Hydra jobs
 through the configured launcher (basic, joblib, submitit/SLURM), each in its own run folder, and
 tells the study how each ended, read from the folder's results.json: completed (its objective),
-pruned or failed. Each job reports its validation F1 to its trial in the study's storage and stops
-when the pruner says so (mrpc/pruning.py); the sweeper passes the study and trial as `search.*`.
+pruned or failed. Each job reports its monitored validation metric (`train.monitor`: F1 by default)
+to its trial in the study's storage and stops when the pruner says so (mrpc/pruning.py); the
+sweeper passes the study and trial as `search.*`.
 
 The study lives in its storage: a SQLite file in the sweep folder by default, or any SQLAlchemy URL
 (PostgreSQL, MySQL) that sweepers on many machines share. Running the same command again continues
@@ -208,7 +209,8 @@ class OptunaSweeper(Sweeper):
             study.tell(trial, state=State.PRUNED)  # Optuna takes the last reported value
         else:
             study.tell(trial, state=State.FAIL)
-        value = f", validation F1 {results.objective:.4f}" if results and math.isfinite(results.objective) else ""
+        finite = results and math.isfinite(results.objective)
+        value = f", validation {results.monitor} {results.objective:.4f}" if finite else ""
         log.info("Trial %d %s%s: %s", trial.number, status.value, value, run_dir)
 
     def _log_best(self, study: optuna.Study) -> None:
@@ -217,5 +219,5 @@ class OptunaSweeper(Sweeper):
         except ValueError:  # no trial completed
             log.warning("No trial of study %s completed.", self.study_name)
             return
-        log.info("Best trial %d: validation F1 %.4f, %s", best.number, best.value, best.user_attrs.get("run_dir"))
+        log.info("Best trial %d: objective %.4f, %s", best.number, best.value, best.user_attrs.get("run_dir"))
         log.info("Best parameters: %s", best.params)
