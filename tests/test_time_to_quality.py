@@ -11,12 +11,14 @@ ttq = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ttq)
 
 
-def writer(path, values, pause: float = 0.3) -> list[str]:
-    """A process that writes one evaluation per `pause` seconds, then idles: as a training run would."""
+def writer(path, values, pause: float = 0.3, noise: int = 0) -> list[str]:
+    """A process that writes one evaluation per `pause` seconds, each after `noise` bytes of progress bar
+    on stderr, then idles: as a training run would."""
     lines = [f'{{"validation_f1": {value}}}' for value in values]
     script = (
         "import sys, time\n"
         f"for line in {lines!r}:\n"
+        f"    sys.stderr.write('x' * {noise}); sys.stderr.flush()\n"
         f"    time.sleep({pause})\n"
         f"    open({str(path)!r}, 'a').write(line + '\\n')\n"
         "time.sleep(60)\n"
@@ -29,6 +31,12 @@ def test_the_clock_stops_at_the_first_evaluation_past_the_target_and_the_run_is_
     seconds, seen = ttq.time_to_target(writer(watched, [0.7, 0.87, 0.9]), watched, target=0.86, cap=30)
     assert [record["validation_f1"] for record in seen] == [0.7, 0.87]  # killed before the third
     assert 0.6 <= seconds < 5  # two evaluations of 0.3 s, plus Python's start, inside the clock
+
+
+def test_a_chatty_run_is_not_blocked_by_its_own_stderr(tmp_path) -> None:
+    watched = tmp_path / "metrics.jsonl"  # 3 x 100 kB of progress bar: more than a pipe's buffer holds
+    seconds, seen = ttq.time_to_target(writer(watched, [0.7, 0.8, 0.9], 0.1, 100_000), watched, 0.86, cap=10)
+    assert seconds is not None and len(seen) == 3
 
 
 def test_a_run_that_never_reaches_the_target_has_not_converged(tmp_path) -> None:
