@@ -3,7 +3,8 @@
 Each option of the group names its reader in `_target_` (mrpc/data_mrpc.py, data_pairs.py,
 data_glue.py); the reader's arguments are the option's own keys. The keys every option shares
 (`DatasetConfig`: length, limits, batching) are the loaders' business, not the reader's. A reader
-of your own is a function that returns a `TaskData`: `python run.py dataset._target_=my.reader`.
+of your own is a function that returns a `TaskData`, named in a dataset YAML of your own (README:
+"Your own data").
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def load_task_data(dataset: DictConfig) -> TaskData:
     UserError (a file and line to fix) in its InstantiationException and a traceback.
     """
     shared = {field.name for field in dataclasses.fields(DatasetConfig)}
-    arguments = {key: value for key, value in OmegaConf.to_container(dataset, enum_to_str=True).items()}
+    arguments = OmegaConf.to_container(dataset, enum_to_str=True)
     target = arguments.pop("_target_")
     try:
         reader = get_method(target)

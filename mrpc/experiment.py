@@ -52,6 +52,7 @@ class Experiment:
         self.tokenizer = build_tokenizer(cfg.model)
         self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
         self.monitor = self.labels.monitor(cfg.train.monitor)  # a name the data's labels can be scored by
+        self.monitor_key = metric_key(VALIDATION, self.monitor)  # its key in the metrics records
         self.data_generator = self.train_loader.generator
         self.model = build_classifier(cfg.model, self.labels.names)
         self.optimizer = self._setup_optimizer(cfg.optimizer)
@@ -101,7 +102,7 @@ class Experiment:
         return [TrackerLog()]
 
     def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
-        """The reader that `dataset` names (mrpc/data.py), then tokenized splits and their loaders."""
+        """The reader that `dataset` names (mrpc/data.py; sets `self.labels`), then tokenized splits and loaders."""
         task = load_task_data(dataset)
         self.labels, splits = task.labels, task.splits
         limits = {TRAIN: dataset.limit_train, VALIDATION: dataset.limit_eval, TEST: dataset.limit_eval}
@@ -135,7 +136,7 @@ class Experiment:
             return []
         from mrpc.pruning import TrialReport  # optuna is an extra: imported only by a search's trials
 
-        return [TrialReport(search, self.accelerator.is_main_process, metric_key(VALIDATION, self.monitor))]
+        return [TrialReport(search, self.accelerator.is_main_process, self.monitor_key)]
 
     def _tokenized_cache(self, dataset: DictConfig) -> Path | None:
         """datasets' cache folder (HF_DATASETS_CACHE) when dataset.cache_tokenized is on and it is writable."""
@@ -181,7 +182,7 @@ class Experiment:
         if checkpoint:
             load_checkpoint(loop, checkpoint)
             self.folder.reopen(loop.history)
-        best = BestModelSaver(self.folder, self.tokenizer, loop.history, metric_key(VALIDATION, self.monitor))
+        best = BestModelSaver(self.folder, self.tokenizer, loop.history, self.monitor_key)
         loop.callbacks = [
             MetricsLog(self.folder),
             best,
