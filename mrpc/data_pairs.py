@@ -139,17 +139,19 @@ def _names_in(file: _File, column: str) -> list[str]:
 def _dataset(file: _File, split: str, columns: dict[str, str | None], labels: Labels, explicit: bool) -> Dataset:
     """The common columns (mrpc/data.py); training and validation need labels, a test file may have none."""
     labeled = split != TEST or columns["label"] in file.rows[0][1]
-    data: dict[str, list] = {TEXT_A: [], LABEL: [], INDEX: []} | ({TEXT_B: []} if columns["text_b"] else {})
+    texts = {TEXT_A: "text_a", **({TEXT_B: "text_b"} if columns["text_b"] else {})}  # ours -> config key
+    data: dict[str, list] = {name: [] for name in [*texts, LABEL, INDEX]}
     for position, (line, row) in enumerate(file.rows):
-        data[TEXT_A].append(file.value(line, row, columns["text_a"], "text_a"))
-        if columns["text_b"]:
-            data[TEXT_B].append(file.value(line, row, columns["text_b"], "text_b"))
+        for name, key in texts.items():
+            data[name].append(file.value(line, row, columns[key], key))
         raw = file.value(line, row, columns["label"], "label") if labeled else None
-        data[LABEL].append(UNLABELED if raw is None else _label_index(raw, labels, explicit, f"{file.path}:{line}"))
+        data[LABEL].append(_label_index(raw, labels, explicit, f"{file.path}:{line}") if labeled else UNLABELED)
         data[INDEX].append(position)
-    features = {TEXT_A: Value("string"), **({TEXT_B: Value("string")} if columns["text_b"] else {})}
-    return Dataset.from_dict(data, features=Features({**features, LABEL: ClassLabel(names=list(labels.names)),
-                                                      INDEX: Value("int32")}))  # fmt: skip
+    features = {name: Value("string") for name in texts} | {
+        LABEL: ClassLabel(names=list(labels.names)),
+        INDEX: Value("int32"),
+    }
+    return Dataset.from_dict(data, features=Features(features))
 
 
 def _label_index(raw: Any, labels: Labels, explicit: bool, where: str) -> int:

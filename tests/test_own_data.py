@@ -152,6 +152,8 @@ GOOD_CSV = "a,b,label\nfirst,second,yes\nthird,fourth,no\n"
         ("train.jsonl", '{"a": "x", "b": "y", "label": 0}\n{"a": "x", "b": null, "label": 1}\n',
          r"train.jsonl:2: 'b' is null, expected a text"),
         ("train.jsonl", '{"a": "x", "b": "y", "label": 1}\n', r"train.jsonl: every row has the label '1'"),
+        ("dev.jsonl", '{"a": "x", "b": "y", "label": "no"}\n{"a": "x", "b": "y", "label": null}\n',
+         r"dev.jsonl:2: label null is not one of \['no', 'yes'\]"),
         ("dev.csv", "a,b,label\nx,y,yes\nx,y,maybe\n",
          r"dev.csv:3: label \"maybe\" is not one of \['no', 'yes'\]; name every label in dataset.label_names"),
         ("train.txt", "a b label\n", r"train.txt: cannot tell its format from '.txt'; set dataset.format"),
@@ -162,8 +164,9 @@ def test_a_bad_file_stops_with_its_file_line_and_fix(tmp_path: Path, name: str, 
     for file, text in files.items():
         (tmp_path / file).write_bytes(text.encode("utf-8").replace(b"\xc3\xbf", b"\xff"))
     train = tmp_path / (name if name.startswith("train") else "train.csv")
+    validation = tmp_path / (name if name.startswith("dev") else "dev.csv")
     with pytest.raises(UserError, match=expected):
-        read_pairs(str(train), str(tmp_path / "dev.csv"), text_a="a", text_b="b")
+        read_pairs(str(train), str(validation), text_a="a", text_b="b")
 
 
 def test_label_names_accept_names_and_indices_and_refuse_others(tmp_path: Path) -> None:
