@@ -144,8 +144,11 @@ def _dataset(file: _File, split: str, columns: dict[str, str | None], labels: La
     for position, (line, row) in enumerate(file.rows):
         for name, key in texts.items():
             data[name].append(file.value(line, row, columns[key], key))
-        raw = file.value(line, row, columns["label"], "label") if labeled else None
-        data[LABEL].append(_label_index(raw, labels, explicit, f"{file.path}:{line}") if labeled else UNLABELED)
+        label = UNLABELED
+        if labeled:
+            raw = file.value(line, row, columns["label"], "label")
+            label = _label_index(raw, labels, explicit, f"{file.path}:{line}")
+        data[LABEL].append(label)
         data[INDEX].append(position)
     features = {name: Value("string") for name in texts} | {
         LABEL: ClassLabel(names=list(labels.names)),

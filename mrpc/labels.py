@@ -17,7 +17,6 @@ class Labels:
     positive: str | None = None  # two labels: the one whose F1 is reported (default: the second name)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "names", tuple(self.names))
         if len(self.names) < 2 or len(set(self.names)) != len(self.names):
             raise UserError(f"a classifier needs at least two distinct labels; the data give {list(self.names)}")
         if len(self.names) == 2 and self.positive is None:
