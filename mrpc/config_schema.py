@@ -74,9 +74,10 @@ class Config:
 
 @dataclass
 class DatasetConfig:
-    """The keys every `dataset` option has: how its texts are tokenized and batched (mrpc/loaders.py).
-    Each option adds its reader's `_target_` and arguments (mrpc/data.py)."""
+    """The keys every `dataset` option has: its reader (`_target_`, mrpc/data.py), and how its texts are
+    tokenized and batched (mrpc/loaders.py). Each option adds its reader's arguments."""
 
+    _target_: str = MISSING
     max_length: int = MISSING
     limit_train: int | None = MISSING
     limit_eval: int | None = MISSING
@@ -88,7 +89,6 @@ class DatasetConfig:
 
 @dataclass
 class MrpcDataConfig(DatasetConfig):
-    _target_: str = MISSING
     data_dir: str | None = MISSING
     hub_fallback: bool = MISSING
 
@@ -101,7 +101,6 @@ class FileFormat(str, Enum):
 
 @dataclass
 class PairsDataConfig(DatasetConfig):
-    _target_: str = MISSING
     train: str = MISSING
     validation: str = MISSING
     test: str | None = MISSING
@@ -115,7 +114,6 @@ class PairsDataConfig(DatasetConfig):
 
 @dataclass
 class GlueDataConfig(DatasetConfig):
-    _target_: str = MISSING
     task: str = MISSING  # a key of mrpc/data_glue.py's GLUE_TASKS
     positive_label: str | None = MISSING
 
