@@ -136,32 +136,32 @@ def command(variant: str, seed: int, evals_per_epoch: int, folder: Path, ours: l
 
 def time_to_target(argv: list[str], watched: Path, target: float, cap: float) -> tuple[float | None, list[dict]]:
     """Start the process, watch its evaluations, kill it at the first F1 >= target (or at the cap)."""
-    # stderr to a file, not a pipe: nobody reads the pipe before the end, and a long run's progress bar
-    # fills its 64 KiB and blocks the run (which then reached the cap as "not converged").
-    with tempfile.TemporaryFile() as errors:
-        started = time.monotonic()
-        process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
-        seen: list[dict] = []
-        reached = None
-        while reached is None and time.monotonic() - started < cap:
-            lines = watched.read_text().splitlines() if watched.exists() else []
-            for line in lines[len(seen) :]:
-                try:
-                    seen.append(json.loads(line))
-                except json.JSONDecodeError:  # a line being written: read it next time
-                    break
-                if seen[-1]["validation_f1"] >= target:
-                    reached = time.monotonic() - started
-                    break
-            if reached is None and process.poll() is not None:
-                if process.returncode:
-                    errors.seek(0)
-                    sys.exit(f"{' '.join(argv)} failed:\n{errors.read().decode(errors='replace')[-3000:]}")
+    # stderr to a file beside the watched one, not a pipe: nobody reads the pipe before the end, and a
+    # long run's progress bar fills its 64 KiB and blocks the run (it then reached the cap "not converged").
+    errors = watched.parent / "stderr.log"
+    started = time.monotonic()
+    with open(errors, "wb") as stderr:  # the child has its own copy of the descriptor
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+    seen: list[dict] = []
+    reached = None
+    while reached is None and time.monotonic() - started < cap:
+        lines = watched.read_text().splitlines() if watched.exists() else []
+        for line in lines[len(seen) :]:
+            try:
+                seen.append(json.loads(line))
+            except json.JSONDecodeError:  # a line being written: read it next time
                 break
-            time.sleep(0.1)
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)  # past the target (or the cap): nothing after it counts
-            process.wait()
+            if seen[-1]["validation_f1"] >= target:
+                reached = time.monotonic() - started
+                break
+        if reached is None and process.poll() is not None:
+            if process.returncode:
+                sys.exit(f"{' '.join(argv)} failed:\n{errors.read_text(errors='replace')[-3000:]}")
+            break
+        time.sleep(0.1)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)  # past the target (or the cap): nothing after it counts
+        process.wait()
     return reached, seen
 
 
