@@ -201,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         args.output.write_text(text)
     else:
         sys.stdout.write(text)
+        # A piped stdout is block-buffered: without this the stderr lines below would come first in
+        # `... 2>&1 | less`, or land in the middle of the table's last row.
+        sys.stdout.flush()
     if args.plot:
         from mrpc.plots import plot_all  # matplotlib is only imported when plots are asked for
 

@@ -4,6 +4,9 @@ import csv
 import io
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +117,20 @@ def test_table_markdown_and_csv(sweep: Path, tmp_path: Path, capsys: pytest.Capt
     run_compare(sweep, "--format", "csv", "--output", output, capsys=capsys)
     rows = list(csv.DictReader(io.StringIO(output.read_text())))
     assert float(rows[0]["f1_mean"]) == pytest.approx(0.87) and rows[0]["n"] == "3"
+
+
+def test_piped_together_the_table_comes_before_the_summary(sweep: Path) -> None:
+    """One pipe for stdout and stderr, as `2>&1 | less` makes: the process boundary is the point."""
+    buffered = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    both = subprocess.run(
+        [sys.executable, "-m", "mrpc.compare", str(sweep)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=buffered,
+    ).stdout.splitlines()
+    table_end = max(i for i, line in enumerate(both) if "completed" in line and "±" in line)
+    assert both[-1].startswith("8 runs in 3 configurations") and table_end < len(both) - 1
 
 
 def test_baseline_difference_and_welch_test(sweep: Path, capsys: pytest.CaptureFixture) -> None:
