@@ -155,16 +155,17 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
     from mrpc import config_schema, resolvers
     from mrpc.experiment import Experiment
     from mrpc.interruption import StopSignals
-    from mrpc.loop import FineTuneLoop, LoopSettings
+    from mrpc.loop import FineTuneLoop
     from mrpc.run_folder import RunFolder
     from mrpc.stopwatch import Stopwatch
 
     config_schema.register()
     resolvers.register()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[f"seed={seed}", "device=cpu", "experiment=course", *overrides])
-    stopwatch = Stopwatch()
-    experiment = Experiment(cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False), stopwatch, StopSignals())
+        # max_steps ends the loop after the timed steps (quick mode's learning rate decays over them).
+        recipe = [f"seed={seed}", "device=cpu", "experiment=course", f"train.max_steps={warmup + steps}"]
+        cfg = compose("config", overrides=[*recipe, *overrides])
+    experiment = Experiment(cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False), Stopwatch(), StopSignals())
     meter = Meter(warmup)
 
     class MeteredLoop(FineTuneLoop):
@@ -177,13 +178,7 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
         def _evaluate_all(self) -> None:
             """Evaluation is timed on its own, below."""
 
-    loop = MeteredLoop(
-        experiment.accelerator, experiment.model, experiment.optimizer, experiment.scheduler,
-        experiment.train_loader, experiment.data_generator, experiment.eval_loaders,
-        LoopSettings(epochs=EPOCHS, steps_per_epoch=experiment.steps_per_epoch, total_steps=warmup + steps,
-                     log_every_steps=cfg.train.log_every_steps),
-        stopwatch,
-    )  # fmt: skip
+    loop = experiment.make_loop(MeteredLoop)
     loop.fit()
     started = time.perf_counter()
     scores = loop.evaluate(experiment.eval_loaders["validation"])
@@ -195,6 +190,7 @@ def report(meter: Meter, model, eval_examples: int, eval_seconds: float, scores:
     embeddings = sum(p.numel() for name, p in model.named_parameters() if "embeddings" in name)
     non_embedding = sum(p.numel() for p in model.parameters()) - embeddings
     return {
+        "timed_examples": meter.examples,
         "train_examples_per_s": meter.examples / meter.seconds,
         "train_tokens_per_s": meter.real / meter.seconds,
         "padding_fraction": 1 - meter.real / meter.padded,

@@ -154,11 +154,11 @@ class Experiment:
         """The configured optimizer over parameter groups (mrpc/optimizer.py)."""
         return build_optimizer(optimizer, self.model, self.model.config.num_hidden_layers)
 
-    def run(self, checkpoint: Path | None = None) -> tuple[Status, dict[str, Any]]:
-        """Train (from `checkpoint` if given), evaluate and predict; returns how it ended and results.json's
-        fields. A pruned trial ends without predictions: its model is not one anybody will use."""
+    def make_loop(self, loop_class: type[FineTuneLoop] = FineTuneLoop) -> FineTuneLoop:
+        """The training loop over this experiment's parts, without callbacks; `loop_class` lets
+        benchmarks/throughput.py meter the very loop `run` trains with."""
         train = self.cfg.train
-        loop = FineTuneLoop(
+        return loop_class(
             self.accelerator,
             self.model,
             self.optimizer,
@@ -179,6 +179,12 @@ class Experiment:
             ),
             self.stopwatch,
         )
+
+    def run(self, checkpoint: Path | None = None) -> tuple[Status, dict[str, Any]]:
+        """Train (from `checkpoint` if given), evaluate and predict; returns how it ended and results.json's
+        fields. A pruned trial ends without predictions: its model is not one anybody will use."""
+        train = self.cfg.train
+        loop = self.make_loop()
         if checkpoint:
             load_checkpoint(loop, checkpoint)
             self.folder.reopen(loop.history)
