@@ -152,7 +152,7 @@ def test_wrong_type_or_name_fails_at_composition(case: str) -> None:
     [
         (["seed=abc"], "Value 'abc' of type 'str' could not be converted to Integer"),
         (["optimizer.lr=0"], "optimizer.lr=0.0 is invalid"),
-        (["dataset.data_dir=/no/such/mrpc"], "dataset.data_dir points to /no/such/mrpc"),
+        # A reader's error after the heavy imports (data_dir's is the same path, tested in-process above).
         (["dataset=pairs", "dataset.train=train.csv", "dataset.validation=train.csv"], "train.csv:1: the header has"),
         (["hydra.run.dir=a-file/run"], "hydra.run.dir=a-file/run cannot be created"),
     ],
