@@ -1,0 +1,64 @@
+"""Run folders written before the package was split into subpackages (tests/fixtures/legacy_runs) are
+still recognised: a completed run is skipped on re-run, an interrupted one resumes from its checkpoint,
+compare groups an old run with a new run of the same configuration, and a user's own change of a
+`_target_` still makes another run."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, compose_config
+from omegaconf import OmegaConf
+
+from mrpc import runner
+from mrpc.errors import UserError
+from mrpc.grouping import group_runs, varying_keys
+from mrpc.results import Status
+from mrpc.run_folder import RunFolder
+from mrpc.runs import find_runs, read_run
+
+LEGACY = ROOT / "tests" / "fixtures" / "legacy_runs"
+
+
+def legacy(name: str, tmp_path: Path) -> tuple[Path, list[str]]:
+    """A copy of a legacy run folder, and the overrides it was started with."""
+    folder = shutil.copytree(LEGACY / name, tmp_path / name)
+    return folder, list(OmegaConf.load(folder / ".hydra" / "overrides.yaml"))
+
+
+def test_a_completed_legacy_run_is_skipped_on_rerun(tmp_path: Path) -> None:
+    folder, overrides = legacy("completed", tmp_path)
+    before = (folder / "results.json").read_text()
+    objective = runner.train(compose_config(overrides, base=[]), folder, overrides)
+    assert objective == read_run(folder).results.best["validation_f1"]
+    assert (folder / "results.json").read_text() == before  # skipped: nothing rewritten
+
+
+def test_an_interrupted_legacy_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    folder, overrides = legacy("interrupted", tmp_path)
+    assert read_run(folder).status == Status.INTERRUPTED
+    claim = RunFolder(folder).claim(compose_config([*overrides, "resume=true"], base=[]), overrides)
+    assert claim.completed is None and claim.checkpoint == folder / "checkpoints" / "last"
+
+
+def test_a_crashed_legacy_run_reads_as_crashed(tmp_path: Path) -> None:
+    folder, _ = legacy("crashed", tmp_path)
+    assert read_run(folder).status == Status.CRASHED
+
+
+def test_compare_groups_a_legacy_run_with_a_new_run_of_the_same_config(tmp_path: Path) -> None:
+    old, overrides = legacy("completed", tmp_path)
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / ".hydra").mkdir()
+    runner.train(compose_config(overrides, base=[]), new, overrides)
+    runs = find_runs([old, new])
+    keys = varying_keys(runs, ignore=[])
+    assert keys == [] and len(group_runs(runs, keys)) == 1
+
+
+def test_a_users_own_target_still_makes_another_run(tmp_path: Path) -> None:
+    folder, overrides = legacy("completed", tmp_path)
+    changed = [*overrides, "optimizer._target_=torch.optim.Adam"]
+    with pytest.raises(UserError, match="optimizer._target_: torch.optim.AdamW -> torch.optim.Adam"):
+        RunFolder(folder).claim(compose_config(changed, base=[]), changed)
