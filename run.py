@@ -15,13 +15,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from mrpc import config_schema, resolvers
+from mrpc.config import resolvers, schema
 from mrpc.errors import Interrupted, UserError
-from mrpc.runner import train
+from mrpc.training.runner import train
 
 log = logging.getLogger("run")
 resolvers.register()
-config_schema.register()
+schema.register()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

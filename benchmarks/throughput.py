@@ -55,8 +55,8 @@ class Meter:
 def data_and_model():
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from mrpc.data_mrpc import load_mrpc
-    from mrpc.model import resolve_checkpoint
+    from mrpc.data.mrpc import load_mrpc
+    from mrpc.training.model import resolve_checkpoint
 
     path = resolve_checkpoint("sentence-transformers/all-MiniLM-L6-v2")
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -87,7 +87,7 @@ def course_loop(steps: int, warmup: int, seed: int) -> dict:
     """(a) The course's "full training" loop, as written there (CPU, fp32)."""
     import torch
 
-    from mrpc.metric import Classification
+    from mrpc.data.metric import Classification
 
     model, train_dl, eval_dl, optimizer, scheduler = course_setup(seed)
     meter = Meter(warmup)
@@ -114,7 +114,7 @@ def trainer(steps: int, warmup: int, seed: int) -> dict:
     import numpy as np
     from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
 
-    from mrpc.metric import Classification
+    from mrpc.data.metric import Classification
 
     tokenized, tokenizer, model = data_and_model()
     meter = Meter(warmup)
@@ -152,14 +152,14 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
     through the same classes `python run.py` uses."""
     from hydra import compose, initialize_config_dir
 
-    from mrpc import config_schema, resolvers
-    from mrpc.experiment import Experiment
-    from mrpc.interruption import StopSignals
-    from mrpc.loop import FineTuneLoop
-    from mrpc.run_folder import RunFolder
-    from mrpc.stopwatch import Stopwatch
+    from mrpc.config import resolvers, schema
+    from mrpc.runs.folder import RunFolder
+    from mrpc.training.experiment import Experiment
+    from mrpc.training.loop import FineTuneLoop
+    from mrpc.training.signals import StopSignals
+    from mrpc.training.stopwatch import Stopwatch
 
-    config_schema.register()
+    schema.register()
     resolvers.register()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         # max_steps ends the loop after the timed steps (quick mode's learning rate decays over them).

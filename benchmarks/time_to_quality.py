@@ -67,7 +67,7 @@ def course_loop(seed: int, every: int, report: Path) -> None:
 def _evaluate(model, loader) -> float:
     import torch
 
-    from mrpc.metric import Classification
+    from mrpc.data.metric import Classification
 
     model.eval()
     metric = Classification(keep_in_memory=True)
@@ -82,7 +82,7 @@ def trainer(seed: int, every: int, report: Path) -> None:
     import numpy as np
     from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
 
-    from mrpc.metric import Classification
+    from mrpc.data.metric import Classification
 
     tokenized, tokenizer, model = data_and_model()
 
@@ -123,7 +123,8 @@ def command(variant: str, seed: int, evals_per_epoch: int, folder: Path, ours: l
     recipe = ["experiment=course"] if variant == "c'" else []
     from hydra import compose, initialize_config_dir  # (c)'s batch size: whatever the config says
 
-    from mrpc import config_schema, resolvers
+    from mrpc.config import resolvers
+    from mrpc.config import schema as config_schema
 
     config_schema.register()
     resolvers.register()

@@ -1,4 +1,4 @@
-"""The exceptions that end a run; `mrpc.results.status_of` maps each to the status results.json records,
+"""The exceptions that end a run; `mrpc.runs.results.status_of` maps each to the status results.json records,
 except Pruned, which `Experiment.run` catches: a pruned trial ends as planned."""
 
 import signal

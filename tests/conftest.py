@@ -14,9 +14,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from mrpc import config_schema, resolvers
+from mrpc.config import resolvers, schema
 
-# No test may reach the Hub: fail fast instead of waiting on the network. Set before any test module
 # imports huggingface_hub, which reads these once, at import.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -24,7 +23,7 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mrpc-tests-datasets-")
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
 
-config_schema.register()  # as run.py does before Hydra composes
+schema.register()  # as run.py does before Hydra composes
 resolvers.register()
 
 ROOT = Path(__file__).resolve().parents[1]

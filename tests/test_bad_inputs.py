@@ -12,8 +12,8 @@ from conftest import DATA, TINY, compose_config, run_cli, run_folders
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from mrpc import runner
 from mrpc.errors import UserError
+from mrpc.training import runner
 
 HEADER = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n"
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from mrpc import compare
-from mrpc.folder_lock import FolderLock
+from mrpc.analysis import compare
+from mrpc.runs.lock import FolderLock
 
 F1 = {2e-5: [0.80, 0.82, 0.84], 5e-5: [0.86, 0.87, 0.88]}
 
@@ -123,7 +123,7 @@ def test_piped_together_the_table_comes_before_the_summary(sweep: Path) -> None:
     """One pipe for stdout and stderr, as `2>&1 | less` makes: the process boundary is the point."""
     buffered = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
     both = subprocess.run(
-        [sys.executable, "-m", "mrpc.compare", str(sweep)],
+        [sys.executable, "-m", "mrpc.analysis.compare", str(sweep)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

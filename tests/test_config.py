@@ -8,11 +8,11 @@ from conftest import ROOT, compose_config
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-from mrpc.config_checks import check_config
-from mrpc.identity import CONTROL_KEYS
-from mrpc.model import build_classifier
-from mrpc.optimizer import build_optimizer
-from mrpc.schedule import warmup_steps_for
+from mrpc.config.checks import check_config
+from mrpc.config.identity import CONTROL_KEYS
+from mrpc.training.model import build_classifier
+from mrpc.training.optimizer import build_optimizer
+from mrpc.training.schedule import warmup_steps_for
 
 GROUPS = {path.name: sorted(p.stem for p in path.glob("*.yaml")) for path in (ROOT / "conf").iterdir() if path.is_dir()}
 

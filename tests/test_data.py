@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA
 
-from mrpc import data_mrpc as data
+from mrpc.data import mrpc as data
 from mrpc.errors import UserError
 
 

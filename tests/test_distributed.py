@@ -9,9 +9,8 @@ import torch
 from conftest import ROOT, compose_config, read_jsonl, run_folders
 from safetensors.torch import load_file
 
-from mrpc import runner
+from mrpc.training import runner
 
-# Dropout off: its random masks are the one thing that legitimately differs between layouts.
 NO_DROPOUT = ["model.from_config.hidden_dropout_prob=0", "model.from_config.attention_probs_dropout_prob=0"]
 KEEP = "train.keep_checkpoint=true"  # the final weights are read from the checkpoint
 

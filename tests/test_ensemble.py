@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from conftest import compose_config
 
-from mrpc import compare, ensemble, runner
-from mrpc.predictions import read_probabilities
+from mrpc.analysis import compare, ensemble
+from mrpc.runs.predictions import read_probabilities
+from mrpc.training import runner
 
 
 @pytest.fixture(scope="module")

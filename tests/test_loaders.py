@@ -7,9 +7,9 @@ import pytest
 from conftest import DATA
 from transformers import AutoTokenizer
 
-from mrpc.data_mrpc import load_mrpc
-from mrpc.loaders import make_loader, tokenize, tokenizer_fingerprint
-from mrpc.model import resolve_checkpoint
+from mrpc.data.loaders import make_loader, tokenize, tokenizer_fingerprint
+from mrpc.data.mrpc import load_mrpc
+from mrpc.training.model import resolve_checkpoint
 
 
 def minilm_tokenizer():

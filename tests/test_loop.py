@@ -9,8 +9,8 @@ import torch
 from accelerate import Accelerator
 from conftest import compose_config, read_jsonl
 
-from mrpc import experiment, runner
 from mrpc.errors import Diverged
+from mrpc.training import experiment, runner
 
 
 def loss_becomes_nan(model: torch.nn.Module, after: int) -> torch.nn.Module:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from mrpc.metric import Classification
+from mrpc.data.metric import Classification
 
 
 def reference_scores(predictions: np.ndarray, references: np.ndarray) -> dict[str, float]:
@@ -45,5 +45,5 @@ def test_instances_do_not_share_state_and_load_by_path() -> None:
     validation_metric.add_batch(predictions=[1], references=[1])
     assert validation_metric.compute() == {"accuracy": 1.0, "f1": 1.0}
     assert train_metric.compute() == {"accuracy": 0.0, "f1": 0.0}
-    loaded = evaluate.load(str(ROOT / "mrpc" / "metric.py"))
+    loaded = evaluate.load(str(ROOT / "mrpc" / "data" / "metric.py"))
     assert loaded.compute(predictions=[1, 0], references=[1, 1]) == pytest.approx({"accuracy": 0.5, "f1": 2 / 3})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import compose_config, read_jsonl
 
-from mrpc.runner import train
+from mrpc.training.runner import train
 
 
 def test_packaged_minilm_learns_a_small_subset(tmp_path: Path) -> None:

@@ -3,9 +3,9 @@
 import pytest
 from conftest import compose_config
 
-from mrpc.data_mrpc import LABELS
-from mrpc.model import build_classifier
-from mrpc.optimizer import depth, parameter_groups
+from mrpc.data.mrpc import LABELS
+from mrpc.training.model import build_classifier
+from mrpc.training.optimizer import depth, parameter_groups
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_depth_reads_the_layer_from_the_parameter_name() -> None:
 def test_a_run_with_layer_decay_logs_the_heads_rate(tmp_path) -> None:
     import json
 
-    from mrpc import runner
+    from mrpc.training import runner
 
     lrs = {}
     for decay in ("null", "0.8"):

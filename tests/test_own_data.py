@@ -14,11 +14,13 @@ from conftest import DATA, compose_config, read_jsonl
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from transformers import AutoConfig, pipeline
 
-from mrpc import compare, data_glue, runner
-from mrpc.data_mrpc import load_mrpc
-from mrpc.data_pairs import read_pairs
+from mrpc.analysis import compare
+from mrpc.data import glue as data_glue
+from mrpc.data.mrpc import load_mrpc
+from mrpc.data.pairs import read_pairs
 from mrpc.errors import UserError
-from mrpc.predictions import read_probabilities
+from mrpc.runs.predictions import read_probabilities
+from mrpc.training import runner
 
 NAMES = {0: "different", 1: "paraphrase"}
 TRAIN_ROWS, VALIDATION_ROWS, TEST_ROWS = 48, 24, 10

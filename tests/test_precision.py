@@ -7,11 +7,11 @@ import pytest
 import torch
 from conftest import compose_config
 
-from mrpc import runner
-from mrpc.config_checks import check_config
-from mrpc.config_schema import Precision
+from mrpc.config.checks import check_config
+from mrpc.config.schema import Precision
 from mrpc.errors import UserError
-from mrpc.precision import native_bf16, resolve_precision
+from mrpc.training import runner
+from mrpc.training.precision import native_bf16, resolve_precision
 
 
 def cpu_with(monkeypatch: pytest.MonkeyPatch, amx: bool, avx512_bf16: bool) -> None:

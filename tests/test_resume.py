@@ -16,9 +16,9 @@ import torch
 from conftest import ROOT, TINY, read_jsonl
 from safetensors.torch import load_file
 
-from mrpc.folder_lock import FolderLock
-from mrpc.results import Status
-from mrpc.runs import read_run
+from mrpc.runs.lock import FolderLock
+from mrpc.runs.reader import read_run
+from mrpc.runs.results import Status
 
 # 800 pairs / batch 8 = 100 steps an epoch, 2 epochs; the final weights are read from the kept checkpoint.
 LONGER = [
@@ -138,8 +138,8 @@ def test_a_second_process_in_a_held_folder_stops_at_once_and_writes_nothing(tmp_
 
 def test_a_swap_cut_short_by_a_kill_leaves_a_usable_checkpoint(tmp_path: Path) -> None:
     """A kill mid-cleanup leaves `.last.old` beside `last`; a kill between the renames leaves `.last.old` alone."""
-    from mrpc.atomic import atomic_write_dir
-    from mrpc.run_folder import checkpoint_path
+    from mrpc.runs.atomic import atomic_write_dir
+    from mrpc.runs.folder import checkpoint_path
 
     last = tmp_path / "checkpoints" / "last"
     old = last.with_name(".last.old")

@@ -11,8 +11,8 @@ import pytest
 from conftest import ROOT, TINY, compose_config, read_jsonl, run_cli, run_folders
 from transformers import AutoModelForSequenceClassification
 
-from mrpc import runner
-from mrpc.predictions import read_probabilities
+from mrpc.runs.predictions import read_probabilities
+from mrpc.training import runner
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_multirun_gives_each_job_its_own_folder(tmp_path: Path) -> None:
 
 
 def test_long_job_folder_names_are_shortened_stably() -> None:
-    from mrpc.resolvers import job_dirname
+    from mrpc.config.resolvers import job_dirname
 
     short = "optimizer.lr=3e-05,seed=1"
     assert job_dirname(short) == short and job_dirname("") == "default"
@@ -116,7 +116,7 @@ def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path) -
 
 def test_checkpoint_names_resolve_to_folders_packages_or_the_hub(tmp_path: Path) -> None:
     from mrpc.errors import UserError
-    from mrpc.model import resolve_checkpoint
+    from mrpc.training.model import resolve_checkpoint
 
     assert resolve_checkpoint("bert-base-cased") == "bert-base-cased"  # left for the Hub
     assert resolve_checkpoint(str(tmp_path)) == str(tmp_path)

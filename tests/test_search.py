@@ -18,10 +18,11 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 from hydra_plugins.mrpc_optuna_sweeper.optuna_sweeper import OptunaSweeper
-from mrpc import compare, runner
-from mrpc.pruning import PRUNER_ATTR, progress_step
-from mrpc.results import read_results
-from mrpc.search_space import parse_search_space
+from mrpc.analysis import compare
+from mrpc.runs.results import read_results
+from mrpc.search.pruning import PRUNER_ATTR, progress_step
+from mrpc.search.space import parse_search_space
+from mrpc.training import runner
 
 PRUNE_BELOW_F1_1 = [
     "hydra/sweeper/pruner=threshold",

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import compose_config, read_jsonl
 
-from mrpc import experiment, runner
 from mrpc.errors import Interrupted
-from mrpc.loop import FineTuneLoop
-from mrpc.run_folder import RunFolder
+from mrpc.runs.folder import RunFolder
+from mrpc.training import experiment, runner
+from mrpc.training.loop import FineTuneLoop
 
 OVERRIDES = ["train.epochs=2"]
 

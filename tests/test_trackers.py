@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from conftest import compose_config, read_jsonl
 
-from mrpc import runner
+from mrpc.training import runner
 
 METRICS = ["train_loss", "validation_accuracy", "validation_f1", "validation_loss"]
 

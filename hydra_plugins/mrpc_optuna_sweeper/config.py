@@ -29,7 +29,7 @@ class OptunaSweeperConf:
     n_jobs: int = 1  # trials launched together (the launcher decides where they run)
     sampler: Any = MISSING
     pruner: Any = MISSING
-    params: dict[str, Any] = field(default_factory=dict)  # key -> Hydra sweep syntax (mrpc/search_space.py)
+    params: dict[str, Any] = field(default_factory=dict)  # key -> Hydra sweep syntax (mrpc/search/space.py)
     heartbeat_interval: int = 10  # seconds; a trial whose sweeper fell silent for 2 intervals is failed and retried
     max_retry: int = 2  # retries of a trial whose sweeper died or was stopped
 
@@ -38,7 +38,7 @@ SAMPLERS = {
     "tpe": {"_target_": "optuna.samplers.TPESampler", "seed": 42},
     "random": {"_target_": "optuna.samplers.RandomSampler", "seed": 42},
 }
-# Steps are hundredths of an epoch (mrpc.pruning.progress_step): 100 is the end of the first epoch.
+# Steps are hundredths of an epoch (mrpc.search.pruning.progress_step): 100 is the end of the first epoch.
 PRUNERS = {
     "none": {"_target_": "optuna.pruners.NopPruner"},
     "median": {"_target_": "optuna.pruners.MedianPruner", "n_startup_trials": 3, "n_warmup_steps": 0},

@@ -9,7 +9,7 @@ How a search runs: the sweeper asks the study for `n_jobs` trials, launches them
 through the configured launcher (basic, joblib, submitit/SLURM), each in its own run folder, and
 tells the study how each ended, read from the folder's results.json: completed (its objective),
 pruned or failed. Each job reports its monitored validation metric (`train.monitor`: F1 by default)
-to its trial in the study's storage and stops when the pruner says so (mrpc/pruning.py); the
+to its trial in the study's storage and stops when the pruner says so (mrpc/search/pruning.py); the
 sweeper passes the study and trial as `search.*`.
 
 The study lives in its storage: a SQLite file in the sweep folder by default, or any SQLAlchemy URL
@@ -39,7 +39,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from hydra_plugins.mrpc_optuna_sweeper import config
-from mrpc.results import Status, UnreadableFile, read_results
+from mrpc.runs.results import Status, UnreadableFile, read_results
 
 if TYPE_CHECKING:  # optuna is imported when a sweep starts: Hydra imports this module on every start
     import optuna
@@ -85,8 +85,8 @@ class OptunaSweeper(Sweeper):
     def _search(self, arguments: list[str]) -> None:
         import optuna
 
-        from mrpc.pruning import PRUNER_ATTR
-        from mrpc.search_space import parse_search_space
+        from mrpc.search.pruning import PRUNER_ATTR
+        from mrpc.search.space import parse_search_space
 
         space, fixed = parse_search_space([*(f"{key}={value}" for key, value in self.params.items()), *arguments])
         study = self._open_study()

@@ -1,0 +1,1 @@
+"""A task's data: the readers the `dataset` group names, the splits, labels and metrics, tokenizing and loaders."""

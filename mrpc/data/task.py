@@ -1,0 +1,61 @@
+"""The data of a task, whatever its source: the `dataset` config group's reader returns a `TaskData`.
+
+Each option of the group names its reader in `_target_` (mrpc/data/mrpc.py, data_pairs.py,
+data_glue.py); the reader's arguments are the option's own keys. The keys every option shares
+(`DatasetConfig`: length, limits, batching) are the loaders' business, not the reader's. A reader
+of your own is a function that returns a `TaskData`, named in a dataset YAML of your own (README:
+"Your own data").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hydra.utils import get_method
+from omegaconf import DictConfig, OmegaConf
+
+from mrpc.config.schema import DatasetConfig
+from mrpc.data.labels import Labels
+from mrpc.errors import UserError
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
+
+# The columns every reader returns (GLUE's pair names): single-text tasks have no TEXT_B column.
+TEXT_A, TEXT_B, LABEL, INDEX = "sentence1", "sentence2", "label", "idx"
+UNLABELED = -1  # the label of an example whose label is unknown (GLUE's test splits), as on the Hub
+
+
+@dataclass
+class TaskData:
+    splits: DatasetDict  # TRAIN and VALIDATION, and TEST if there is one (mrpc/data/splits.py)
+    labels: Labels
+
+
+def load_task_data(dataset: DictConfig) -> TaskData:
+    """Call the reader that `dataset._target_` names with the option's own keys.
+
+    Called directly rather than through `hydra.utils.instantiate`, which would wrap a reader's
+    UserError (a file and line to fix) in its InstantiationException and a traceback.
+    """
+    shared = {field.name for field in dataclasses.fields(DatasetConfig)}
+    arguments = OmegaConf.to_container(dataset, enum_to_str=True)
+    target = arguments.pop("_target_")
+    try:
+        reader = get_method(target)
+    except Exception as error:  # Hydra raises ImportError or ValueError, its message says why
+        raise UserError(f"dataset._target_={target} is not a function that can be imported: {error}") from None
+    return reader(**{key: value for key, value in arguments.items() if key not in shared})
+
+
+def read_utf8(path: Path) -> str:
+    """The file's text; bytes that are not UTF-8 stop with the file and line. A byte-order mark is dropped."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: bytes that are not UTF-8 ({error.reason}); save the file as UTF-8.") from None

@@ -1,0 +1,124 @@
+"""results.json, the record of how a run went: its schema, its statuses and the names of its metrics.
+
+`RunFolder` is its only writer; the runner, compare, the sweep summary and the benchmark read it
+through `read_results`. Metric keys are `<split>_<name>` (`validation_f1`), built by `metric_key`;
+the names are the task's (mrpc/data/labels.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from mrpc.data.labels import F1
+from mrpc.data.splits import VALIDATION
+from mrpc.errors import Diverged, Interrupted
+
+RESULTS = "results.json"
+
+
+def metric_key(split: str, name: str) -> str:
+    return f"{split}_{name}"
+
+
+def validation_summary(record: dict[str, Any]) -> str:
+    """`accuracy 0.8113, f1 0.8702, loss 0.4217`: a metrics record's validation scores, for log lines."""
+    prefix = metric_key(VALIDATION, "")
+    return ", ".join(
+        f"{key.removeprefix(prefix)} {value:.4f}" for key, value in record.items() if key.startswith(prefix)
+    )
+
+
+def now() -> str:
+    """The timestamps of results.json: UTC, ISO 8601, to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Status(str, Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"  # an error: the user's (one message) or a bug (a traceback)
+    DIVERGED = "diverged"  # the training loss became NaN or infinite
+    INTERRUPTED = "interrupted"  # SIGTERM/SIGINT; a checkpoint where training had started
+    PRUNED = "pruned"  # a search's pruner stopped it early (mrpc/search/pruning.py): an ending, not an error
+    CRASHED = "crashed"  # never written: a `running` folder whose process is gone (its lock is free)
+    UNREADABLE = "unreadable"  # never written: results.json or metrics.jsonl cannot be parsed
+
+    @property
+    def ended_as_planned(self) -> bool:
+        """Completed, or stopped by a search's pruner: nothing for the user to fix or retry."""
+        return self in (Status.COMPLETED, Status.PRUNED)
+
+
+def status_of(error: BaseException) -> Status:
+    """The one place an exception that ends a run becomes its status."""
+    if isinstance(error, (Interrupted, KeyboardInterrupt)):
+        return Status.INTERRUPTED
+    if isinstance(error, Diverged):
+        return Status.DIVERGED
+    return Status.FAILED
+
+
+@dataclass
+class Results:
+    status: Status = Status.RUNNING
+    started_at: str | None = None
+    finished_at: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    model: str | None = None
+    seed: int | None = None
+    error: str | None = None  # the message (a user's mistake) or traceback (a bug) of a run that did not complete
+    best: dict[str, Any] | None = None  # the metrics record with the best monitored metric
+    final: dict[str, Any] | None = None  # the last metrics record
+    best_epoch: float | None = None
+    steps: int | None = None
+    train_seconds: float | None = None
+    wall_seconds: float | None = None
+    startup_seconds: float | None = None  # from the job's start to the start of training
+    train_examples_per_second: float | None = None
+    torch_threads: int | None = None
+    precision: str | None = None  # the one used: device.precision=auto resolved (fp32, bf16 or fp16)
+    monitor: str = F1  # the validation metric that picks `best` and is the objective (train.monitor resolved)
+    positive_label: str | None = None  # two labels: the one whose F1 was measured
+    resumes: int = 0
+    members: list[str] | None = None  # an ensemble's runs (python -m mrpc.ensemble)
+
+    @property
+    def monitor_key(self) -> str:
+        return metric_key(VALIDATION, self.monitor)
+
+    @property
+    def objective(self) -> float:
+        """What a sweeper receives: the best value of the monitored metric, NaN if there is none yet. A
+        pruned run gives its last one instead, as Optuna counts a pruned trial's last reported value."""
+        if self.status == Status.PRUNED and self.final:
+            return self.final[self.monitor_key]
+        return self.best[self.monitor_key] if self.best else math.nan
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+
+class UnreadableFile(Exception):
+    """A run file that exists but cannot be parsed: a copy cut short, a hand edit."""
+
+
+def read_results(path: Path) -> Results | None:
+    """The results.json in run folder `path`, None if it has none yet; UnreadableFile if it is damaged."""
+    file = Path(path) / RESULTS
+    if not file.exists():
+        return None
+    try:
+        fields = json.loads(file.read_text())
+        known = {f.name for f in dataclasses.fields(Results)}
+        results = Results(**{key: value for key, value in fields.items() if key in known})
+        results.status = Status(results.status)
+    except (ValueError, TypeError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        raise UnreadableFile(f"{file}: {error}") from None
+    return results

@@ -1,0 +1,72 @@
+"""A search trial's side of pruning: report validation F1 to its Optuna trial, stop when the pruner says so.
+
+The job talks to the study's storage (a SQLite file, or a database server for trials on many
+machines), never to the sweeper's memory, so pruning works wherever the launcher runs the job:
+in-process, in a joblib worker, on a SLURM node. The sweeper (hydra_plugins/mrpc_optuna_sweeper)
+names the study and trial in the `search.*` control keys and keeps the pruner's config in the study
+itself (user attribute `pruner`), so every trial, on every machine, prunes by the same rule.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from accelerate.utils import broadcast_object_list
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from mrpc.errors import Pruned
+from mrpc.training.callbacks import Callback
+
+if TYPE_CHECKING:
+    import optuna
+
+    from mrpc.training.loop import FineTuneLoop
+
+PRUNER_ATTR = "pruner"  # the study's user attribute that holds the pruner's config (`_target_` and arguments)
+NO_PRUNER = {"_target_": "optuna.pruners.NopPruner"}
+
+
+def progress_step(epoch: float) -> int:
+    """The step a value is reported at: hundredths of an epoch.
+
+    Pruners compare trials at equal steps. Optimizer steps would not meet across trials of different
+    batch sizes (another number of steps per epoch); the fraction of the data seen does.
+    """
+    return round(epoch * 100)
+
+
+def open_trial(search: DictConfig) -> optuna.trial.Trial:
+    """The running trial `search.trial_number` of study `search.study_name` in `search.storage`."""
+    import optuna
+
+    storage = optuna.storages.get_storage(search.storage)
+    study = optuna.load_study(study_name=search.study_name, storage=storage)
+    study.pruner = instantiate(study.user_attrs.get(PRUNER_ATTR) or NO_PRUNER)
+    study_id = storage.get_study_id_from_name(search.study_name)
+    return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, search.trial_number))
+
+
+class TrialReport(Callback):
+    """Each evaluation: report the monitored metric to the trial; raise Pruned when the pruner says so.
+
+    Only the main process talks to the storage; under torchrun it tells the others its decision,
+    so that every process stops at the same step.
+    """
+
+    def __init__(self, search: DictConfig, is_main_process: bool, monitor: str) -> None:
+        self.trial = open_trial(search) if is_main_process else None
+        self.monitor = monitor  # the record's key: validation_f1
+
+    def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
+        prune = False
+        if self.trial is not None:
+            self.trial.report(record[self.monitor], progress_step(record["epoch"]))
+            prune = self.trial.should_prune()
+        if loop.accelerator.num_processes > 1:
+            prune = broadcast_object_list([prune], from_process=0)[0]
+        if prune:
+            raise Pruned(
+                f"pruned at epoch {record['epoch']:g} (step {record['step']}): "
+                f"{self.monitor} {record[self.monitor]:.4f} is not promising enough for the study's pruner"
+            )

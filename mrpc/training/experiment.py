@@ -1,0 +1,230 @@
+"""One experiment, built from the composed (and already checked) config: each config group has its
+own `_setup_*`, and `run` trains, evaluates and writes the run folder."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import datasets
+import torch
+import transformers
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+from accelerate.utils import ProjectConfiguration, set_seed
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import load_model
+
+from mrpc.config.checks import runs_on_cpu
+from mrpc.config.identity import flatten
+from mrpc.data.loaders import make_loader, tokenize
+from mrpc.data.splits import TEST, TRAIN, VALIDATION
+from mrpc.data.task import load_task_data
+from mrpc.errors import Pruned
+from mrpc.runs.folder import MODEL, RunFolder
+from mrpc.runs.predictions import Predictions
+from mrpc.runs.results import Status, metric_key
+from mrpc.training.callbacks import BestModelSaver, Callback, Checkpointer, MetricsLog, TrackerLog
+from mrpc.training.checkpoint import load_checkpoint
+from mrpc.training.loop import FineTuneLoop, LoopSettings, optimizer_steps
+from mrpc.training.model import build_classifier, build_tokenizer
+from mrpc.training.optimizer import build_optimizer
+from mrpc.training.precision import resolve_precision
+from mrpc.training.signals import StopSignals
+from mrpc.training.stopwatch import Stopwatch
+
+log = logging.getLogger(__name__)
+
+# One progress bar per run, the training loop's: silence the libraries' own (map, load, save).
+datasets.disable_progress_bars()
+transformers.utils.logging.disable_progress_bar()
+
+ACCELERATE_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # Accelerate's names
+
+
+class Experiment:
+    def __init__(self, cfg: DictConfig, folder: RunFolder, stopwatch: Stopwatch, stops: StopSignals) -> None:
+        self.cfg, self.folder, self.stopwatch, self.stops = cfg, folder, stopwatch, stops
+        self.accelerator = self._setup_device(cfg.device, cfg.logger)
+        set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
+        self.tokenizer = build_tokenizer(cfg.model)
+        self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
+        self.monitor = self.labels.monitor(cfg.train.monitor)  # a name the data's labels can be scored by
+        self.monitor_key = metric_key(VALIDATION, self.monitor)  # its key in the metrics records
+        self.data_generator = self.train_loader.generator
+        self.model = build_classifier(cfg.model, self.labels.names)
+        self.optimizer = self._setup_optimizer(cfg.optimizer)
+        self.model, self.optimizer, self.train_loader, *eval_loaders = self.accelerator.prepare(
+            self.model, self.optimizer, self.train_loader, *self.eval_loaders.values()
+        )
+        self.eval_loaders = dict(zip(self.eval_loaders, eval_loaders, strict=True))
+        # Computed once, from the prepared loader (its length is per process): the loop and the schedule share it.
+        self.steps_per_epoch, self.total_steps = optimizer_steps(
+            len(self.train_loader), cfg.train.gradient_accumulation_steps, cfg.train.epochs, cfg.train.max_steps
+        )
+        self.scheduler = instantiate(cfg.scheduler, optimizer=self.optimizer, total_steps=self.total_steps)
+
+    def _setup_device(self, device: DictConfig, logger: DictConfig | None) -> Accelerator:
+        # Tracker files (TensorBoard events, MLflow artifacts) stay inside the run folder.
+        tracker_dir = self.folder.path / logger.log_with if logger else self.folder.path
+        if device.num_threads:
+            torch.set_num_threads(device.num_threads)
+        on_cpu = runs_on_cpu(device)
+        # Autocast wraps the prepared model's forward: evaluation and prediction run in it too.
+        self.precision = resolve_precision(device, on_cpu)
+        # Accelerate keeps one AcceleratorState per process and refuses another precision in it, but a
+        # sweep's jobs share the process (Hydra's basic launcher) and may differ in precision: each
+        # experiment starts from a clean one (a private call, the one Accelerate's own tests make). The
+        # process group lives in PartialState, which stays.
+        AcceleratorState._reset_state()
+        return Accelerator(
+            cpu=on_cpu,
+            mixed_precision=ACCELERATE_PRECISION[self.precision.value],
+            log_with=logger.log_with if logger else None,
+            project_config=ProjectConfiguration(self.folder.path, logging_dir=tracker_dir),
+        )
+
+    def _setup_trackers(self, logger: DictConfig | None) -> list[Callback]:
+        """Accelerate's experiment trackers, with the resolved config as hyperparameters."""
+        if not logger:
+            return []
+        if logger.log_with == "mlflow" and self.accelerator.is_main_process:
+            import mlflow  # Accelerate's MLflow tracker takes no URI: keep the store inside the run folder
+
+            mlflow.set_tracking_uri(logger.tracking_uri or f"sqlite:///{self.folder.path.absolute() / 'mlflow.db'}")
+        hyperparameters = {
+            key: value if isinstance(value, (int, float, str, bool)) else str(value)
+            for key, value in flatten(OmegaConf.to_container(self.cfg, resolve=True, enum_to_str=True)).items()
+        }
+        self.accelerator.init_trackers(logger.project_name, config=hyperparameters)
+        return [TrackerLog()]
+
+    def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
+        """The reader `dataset` names (mrpc/data/task.py; sets `self.labels`), then tokenized splits and loaders."""
+        task = load_task_data(dataset)
+        self.labels, splits = task.labels, task.splits
+        limits = {TRAIN: dataset.limit_train, VALIDATION: dataset.limit_eval, TEST: dataset.limit_eval}
+        for split in splits:
+            if limits[split]:
+                splits[split] = splits[split].select(range(min(limits[split], len(splits[split]))))
+        splits = tokenize(splits, self.tokenizer, dataset.max_length, self._tokenized_cache(dataset))
+
+        def loader(split: str, batch_size: int, shuffle: bool = False) -> Any:
+            return make_loader(
+                splits[split],
+                self.tokenizer,
+                batch_size,
+                shuffle,
+                seed,
+                pad_to_multiple_of=dataset.pad_to_multiple_of,
+                group_by_length=dataset.group_by_length,
+                global_batch_size=batch_size * self.accelerator.num_processes * train.gradient_accumulation_steps,
+                num_workers=dataset.num_workers,
+            )
+
+        # Only the splits this run evaluates or predicts: each loader costs a pass over its lengths.
+        self.predicted = [VALIDATION, *([TEST] if train.predict_test and TEST in splits else [])]
+        evaluated = [*self.predicted, *([TRAIN] if train.eval_train else [])]
+        eval_loaders = {split: loader(split, train.eval_batch_size) for split in evaluated}
+        return loader(TRAIN, train.batch_size, shuffle=True), eval_loaders
+
+    def _setup_search(self, search: DictConfig) -> list[Callback]:
+        """A search trial (the Optuna sweeper set `search.*`) reports to its trial, which may prune it."""
+        if search.trial_number is None:
+            return []
+        from mrpc.search.pruning import TrialReport  # optuna is an extra: imported only by a search's trials
+
+        return [TrialReport(search, self.accelerator.is_main_process, self.monitor_key)]
+
+    def _tokenized_cache(self, dataset: DictConfig) -> Path | None:
+        """datasets' cache folder (HF_DATASETS_CACHE) when dataset.cache_tokenized is on and it is writable."""
+        if not dataset.cache_tokenized:
+            return None
+        folder = Path(datasets.config.HF_DATASETS_CACHE) / "mrpc_tokenized"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # a read-only home must not stop a run: tokenize in memory instead
+            log.warning("Not caching tokenized data (dataset.cache_tokenized): %s", error)
+            return None
+        return folder
+
+    def _setup_optimizer(self, optimizer: DictConfig) -> torch.optim.Optimizer:
+        """The configured optimizer over parameter groups (mrpc/training/optimizer.py)."""
+        return build_optimizer(optimizer, self.model, self.model.config.num_hidden_layers)
+
+    def make_loop(self, loop_class: type[FineTuneLoop] = FineTuneLoop) -> FineTuneLoop:
+        """The training loop over this experiment's parts, without callbacks; `loop_class` lets
+        benchmarks/throughput.py meter the very loop `run` trains with."""
+        train = self.cfg.train
+        return loop_class(
+            self.accelerator,
+            self.model,
+            self.optimizer,
+            self.scheduler,
+            self.train_loader,
+            self.data_generator,
+            self.eval_loaders,
+            self.labels.score,
+            LoopSettings(
+                epochs=train.epochs,
+                steps_per_epoch=self.steps_per_epoch,
+                total_steps=self.total_steps,
+                gradient_accumulation_steps=train.gradient_accumulation_steps,
+                max_grad_norm=train.max_grad_norm,
+                eval_every_steps=train.eval_every_steps,
+                eval_train=train.eval_train,
+                log_every_steps=train.log_every_steps,
+            ),
+            self.stopwatch,
+        )
+
+    def run(self, checkpoint: Path | None = None) -> tuple[Status, dict[str, Any]]:
+        """Train (from `checkpoint` if given), evaluate and predict; returns how it ended and results.json's
+        fields. A pruned trial ends without predictions: its model is not one anybody will use."""
+        train = self.cfg.train
+        loop = self.make_loop()
+        if checkpoint:
+            load_checkpoint(loop, checkpoint)
+            self.folder.reopen(loop.history)
+        best = BestModelSaver(self.folder, self.tokenizer, loop.history, self.monitor_key)
+        loop.callbacks = [
+            MetricsLog(self.folder),
+            best,
+            Checkpointer(self.folder.path, train.checkpoint_every_steps, self.stops),
+            *self._setup_trackers(self.cfg.logger),
+            *self._setup_search(self.cfg.search),
+        ]
+        startup_seconds = self.stopwatch.elapsed()
+        status = Status.COMPLETED
+        with self.stops.deferred():
+            try:
+                loop.fit()
+            except Pruned as pruned:
+                log.info("%s", pruned)
+                status = Status.PRUNED
+        if status == Status.COMPLETED:
+            self._predict_with_best_model(loop)
+        return status, {
+            "final": loop.history[-1],
+            "best": best.best,
+            "best_epoch": best.best["epoch"],
+            "steps": loop.step,
+            "train_seconds": round(loop.train_seconds, 3),
+            "startup_seconds": round(startup_seconds, 3),
+            "torch_threads": torch.get_num_threads(),
+            "precision": self.precision.value,
+            "monitor": self.monitor,
+            "positive_label": self.labels.positive,
+            "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
+        }
+
+    def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
+        """Reload the saved best weights, then write predictions and probabilities for validation and test."""
+        load_model(self.accelerator.unwrap_model(self.model), self.folder.path / MODEL / "model.safetensors")
+        names = list(self.labels.names)
+        for split in self.predicted:
+            outputs = {name: values.numpy() for name, values in loop.predict(self.eval_loaders[split]).items()}
+            predictions = Predictions(outputs["idx"], outputs["label"], outputs["probabilities"], names)
+            self.folder.write_predictions(split, predictions)

@@ -1,0 +1,251 @@
+"""The training loop: plain PyTorch, with Accelerate for devices, precision and processes.
+
+Read it top to bottom: `fit` runs epochs of `train_step`s and evaluates on a cadence; `evaluate`
+and `predict` run the model under `torch.inference_mode`. What happens around it (metrics.jsonl,
+the best model, trackers, checkpoints and stop requests) lives in `mrpc.training.callbacks`, called at
+three points: after a step, after an evaluation, after an epoch. Hooks rather than inline calls
+because the set differs from run to run (trackers, a search's pruner) and adding one must not
+touch this file; typed methods rather than hook names in strings, so that a misspelt hook is an
+AttributeError in the first test instead of a silent no-op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from mrpc.data.splits import TRAIN, VALIDATION
+from mrpc.errors import Diverged
+from mrpc.runs.results import metric_key
+from mrpc.training.callbacks import Callback
+from mrpc.training.stopwatch import Stopwatch
+
+
+@dataclass
+class LoopSettings:
+    epochs: int
+    steps_per_epoch: int  # optimizer steps; see `optimizer_steps`
+    total_steps: int
+    gradient_accumulation_steps: int = 1
+    max_grad_norm: float | None = None
+    eval_every_steps: int | None = None
+    eval_train: bool = False
+    log_every_steps: int = 10
+
+
+def optimizer_steps(batches: int, accumulation: int, epochs: int, max_steps: int | None) -> tuple[int, int]:
+    """(steps per epoch, total steps): a short last accumulation window still makes a step."""
+    per_epoch = math.ceil(batches / accumulation)
+    total = per_epoch * epochs
+    return per_epoch, min(total, max_steps) if max_steps else total
+
+
+def _windows(batches: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """Consecutive groups of `size` batches; the last group may be shorter."""
+    iterator = iter(batches)
+    while window := list(itertools.islice(iterator, size)):
+        yield window
+
+
+class FineTuneLoop:
+    def __init__(
+        self,
+        accelerator: Accelerator,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        train_loader: DataLoader,
+        data_generator: torch.Generator,
+        eval_loaders: dict[str, DataLoader],
+        score: Callable[[torch.Tensor, torch.Tensor], dict[str, float]],
+        settings: LoopSettings,
+        stopwatch: Stopwatch,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        self.accelerator = accelerator
+        self.model, self.optimizer, self.train_loader = model, optimizer, train_loader
+        self.scheduler = scheduler  # stepped by us once per optimizer step, not prepared by Accelerate
+        self.data_generator = data_generator  # the training loader's shuffling generator
+        self.eval_loaders = eval_loaders
+        self.score = score  # (predictions, gold labels) -> the task's metrics (mrpc/data/labels.py)
+        self.settings = settings
+        self.stopwatch = stopwatch
+        self.callbacks = list(callbacks)
+        self.step = 0  # optimizer steps so far
+        self.epoch = 0  # completed epochs
+        self.batch_in_epoch = 0  # batches of the current epoch already trained on
+        self.epoch_generator_state = data_generator.get_state()  # replayed to resume mid-epoch
+        self.history: list[dict[str, Any]] = []
+        self.train_examples = 0
+        self._loss_sum = torch.zeros((), device=accelerator.device)  # summed on device: no host sync per step
+        self._loss_count = 0  # examples in _loss_sum
+
+    @property
+    def train_seconds(self) -> float:
+        """Wall time in `fit` minus the time spent evaluating, over every session of the run."""
+        return self.stopwatch.seconds("train") - self.stopwatch.seconds("evaluate")
+
+    def fit(self) -> list[dict[str, Any]]:
+        bar = tqdm(total=self.settings.total_steps, initial=self.step, disable=not self.accelerator.is_main_process)
+        error: BaseException | None = None
+        try:
+            with self.stopwatch.phase("train"):
+                while self.epoch < self.settings.epochs and self.step < self.settings.total_steps:
+                    bar.set_description(f"epoch {self.epoch + 1}/{self.settings.epochs}")
+                    self._train_epoch(bar)
+        except BaseException as raised:
+            error = raised
+            raise
+        finally:
+            bar.close()
+            for callback in self.callbacks:
+                callback.on_train_end(self, error)
+        return self.history
+
+    def _train_epoch(self, bar: tqdm) -> None:
+        self.model.train()
+        self.epoch_generator_state = self.data_generator.get_state()
+        already_done = self.batch_in_epoch  # > 0 only when resuming mid-epoch
+        # Skipping by hand (not accelerate's skip_first_batches) replays the exact same shuffle.
+        batches = (batch for index, batch in enumerate(self.train_loader) if index >= already_done)
+        for window in _windows(batches, self.settings.gradient_accumulation_steps):
+            self.train_step(window)
+            self.batch_in_epoch += len(window)
+            self.step += 1
+            bar.update()
+            if self.step % self.settings.log_every_steps == 0:
+                bar.set_postfix(loss=f"{self._check_finite(self._mean_loss()):.4f}", lr=f"{self.lr:.2e}")
+            if self.settings.eval_every_steps and self.step % self.settings.eval_every_steps == 0:
+                self._evaluate_all()
+            for callback in self.callbacks:
+                callback.on_step_end(self)
+            if self.step >= self.settings.total_steps:
+                break
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        if self._loss_count:  # skip when the last evaluation already covered every batch
+            self._evaluate_all()
+        for callback in self.callbacks:
+            callback.on_epoch_end(self)
+
+    def train_step(self, window: list[dict[str, torch.Tensor]]) -> None:
+        """One optimizer step over a window of micro-batches (gradient accumulation).
+
+        Each micro-batch's mean loss is weighted by its share of the window's examples, so a short
+        last window weighs every example like a full one: the gradient is exactly that of one batch
+        of the whole window. Accelerate gives every process equally large batches (`even_batches`),
+        so the local share is the global share, and DDP's average over processes stays exact.
+        Gradients are synchronised across processes once, on the window's last micro-batch.
+        """
+        sizes = [len(batch["labels"]) for batch in window]
+        for index, (batch, size) in enumerate(zip(window, sizes, strict=True)):
+            batch.pop("idx")
+            last = index == len(window) - 1
+            with contextlib.nullcontext() if last else self.accelerator.no_sync(self.model):
+                loss = self.model(**batch).loss
+                self.accelerator.backward(loss * (size / sum(sizes)))
+            self._loss_sum += loss.detach() * size
+            self._loss_count += size
+        if self.settings.max_grad_norm:
+            self.accelerator.clip_grad_norm_(self.model.parameters(), self.settings.max_grad_norm)
+        self.optimizer.step()
+        # fp16's loss scaler skips a step whose gradients overflowed: the schedule must not advance then.
+        if not self.accelerator.optimizer_step_was_skipped:
+            self.scheduler.step()
+        self.optimizer.zero_grad()
+        self.train_examples += sum(sizes) * self.accelerator.num_processes
+
+    def state_dict(self) -> dict[str, Any]:
+        """Counters and metrics so far (JSON); tensors and RNG states are saved by mrpc.training.checkpoint."""
+        return {
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "step": self.step,
+            "history": self.history,
+            "train_examples": self.train_examples,
+            "train_seconds": self.train_seconds,
+            "loss_sum": self._loss_sum.item(),
+            "loss_count": self._loss_count,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.batch_in_epoch, self.step = state["epoch"], state["batch_in_epoch"], state["step"]
+        self.history, self.train_examples = state["history"], state["train_examples"]
+        self.stopwatch.add("train", state["train_seconds"])
+        self._loss_sum.fill_(state["loss_sum"])
+        self._loss_count = state["loss_count"]
+
+    def generator_state(self) -> torch.Tensor:
+        """What the shuffling generator must be set to on resume: the epoch's start, mid-epoch."""
+        return self.epoch_generator_state if self.batch_in_epoch else self.data_generator.get_state()
+
+    @torch.inference_mode()
+    def predict(self, loader: DataLoader) -> dict[str, torch.Tensor]:
+        """Index, class probabilities, predicted label, gold label and loss for each example, gathered
+        from every process."""
+        self.model.eval()
+        columns: dict[str, list[torch.Tensor]] = {
+            "idx": [],
+            "probabilities": [],
+            "prediction": [],
+            "label": [],
+            "loss": [],
+        }
+        for batch in loader:
+            idx, gold = batch.pop("idx"), batch.pop("labels")
+            logits = self.model(**batch).logits.float()
+            # Unlabeled examples (GLUE test, label -1) get a NaN loss.
+            loss = F.cross_entropy(logits, gold.clamp(min=0), reduction="none").masked_fill(gold < 0, math.nan)
+            values = (idx, logits.softmax(-1), logits.argmax(-1), gold, loss)
+            for store, gathered in zip(columns.values(), self.accelerator.gather_for_metrics(values), strict=True):
+                store.append(gathered.cpu())
+        return {name: torch.cat(store) for name, store in columns.items()}
+
+    def evaluate(self, loader: DataLoader) -> dict[str, float]:
+        outputs = self.predict(loader)
+        return {**self.score(outputs["prediction"], outputs["label"]), "loss": outputs["loss"].mean().item()}
+
+    @property
+    def lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def _evaluate_all(self) -> None:
+        """Evaluate every split, append a metrics record and tell the callbacks."""
+        with self.stopwatch.phase("evaluate"):  # saving the best model counts as evaluation
+            record: dict[str, Any] = {
+                "epoch": round(self.step / self.settings.steps_per_epoch, 4),
+                "step": self.step,
+                "train_loss": self._check_finite(self._mean_loss()),
+                "lr": self.lr,
+            }
+            self._loss_sum.zero_()
+            self._loss_count = 0
+            for split in [VALIDATION, TRAIN] if self.settings.eval_train else [VALIDATION]:
+                for name, value in self.evaluate(self.eval_loaders[split]).items():
+                    record[metric_key(split, name)] = value
+            self.model.train()
+            record["train_seconds"] = round(self.train_seconds, 3)
+            self.history.append(record)
+            for callback in self.callbacks:
+                callback.on_evaluate(self, record)
+
+    def _mean_loss(self) -> float:
+        """Mean training loss per example since the last evaluation, over every process."""
+        totals = torch.stack([self._loss_sum, torch.tensor(float(self._loss_count), device=self._loss_sum.device)])
+        loss_sum, count = self.accelerator.reduce(totals, reduction="sum").tolist()
+        return loss_sum / count
+
+    def _check_finite(self, loss: float) -> float:
+        if not math.isfinite(loss):
+            raise Diverged(f"the training loss is {loss} at step {self.step} (epoch {self.epoch + 1})")
+        return loss

@@ -1,0 +1,93 @@
+"""Run one experiment, keeping its folder's results.json true at every moment.
+
+Read top to bottom: handle signals from the first line, check the config, claim the folder under
+its lock (start, skip, resume or refuse), build the experiment, train, record how it ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+
+from accelerate import PartialState
+from accelerate.utils import broadcast_object_list
+from omegaconf import DictConfig
+
+from mrpc.config.checks import check_config, runs_on_cpu
+from mrpc.errors import Diverged, Interrupted, UserError
+from mrpc.runs.folder import Claim, RunFolder
+from mrpc.runs.results import Results, Status, status_of, validation_summary
+from mrpc.training.signals import StopSignals
+from mrpc.training.stopwatch import Stopwatch
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
+    """Run one experiment in `run_dir` (or the folder `resume=` names); returns its objective
+    (`Results.objective`: the best validation value of `train.monitor`, a pruned trial's last one)."""
+    stopwatch = Stopwatch()
+    with StopSignals() as stops:
+        processes = PartialState(cpu=runs_on_cpu(cfg.device))  # joins the process group under torchrun
+        folder = RunFolder(_shared_run_dir(cfg, run_dir, processes), writer=processes.is_main_process)
+        try:
+            check_config(cfg)
+        except UserError as error:
+            with folder.lock():
+                folder.refuse(cfg, overrides, str(error))
+            raise
+        with folder.lock():
+            claim = _claim_on_every_process(folder, cfg, overrides, processes)
+            if claim.completed is not None:
+                return claim.completed.objective
+            try:
+                from mrpc.training.experiment import (
+                    Experiment,  # the heavy libraries load only once the config is sound
+                )
+
+                status, results = Experiment(cfg, folder, stopwatch, stops).run(claim.checkpoint)
+            except BaseException as error:
+                known = isinstance(error, (UserError, Diverged, Interrupted))
+                message = str(error) if known else traceback.format_exc()
+                folder.finish(status_of(error), error=message)
+                raise
+            if not cfg.train.keep_checkpoint:
+                folder.delete_checkpoint()
+            wall = round(stopwatch.elapsed(), 3)
+            folder.finish(status, **results, wall_seconds=wall)
+    if processes.is_main_process:
+        log.info(
+            "%s in %.0f s: best validation %s (epoch %s, by %s); run folder %s",
+            "Done" if status == Status.COMPLETED else "Pruned",
+            wall,
+            validation_summary(results["best"]),
+            results["best_epoch"],
+            results["monitor"],
+            folder.path,
+        )
+    return Results(status=status, **results).objective
+
+
+def _shared_run_dir(cfg: DictConfig, run_dir: Path, processes: PartialState) -> Path:
+    """`resume=PATH` continues in PATH; under torchrun every process uses the main process's folder."""
+    if cfg.resume not in (None, True, False):
+        run_dir = Path(cfg.resume)
+    if processes.num_processes > 1:  # the others' Hydra folder is a placeholder
+        run_dir = Path(broadcast_object_list([str(run_dir)], from_process=0)[0])
+    return run_dir
+
+
+def _claim_on_every_process(folder: RunFolder, cfg: DictConfig, overrides: list[str], processes: PartialState) -> Claim:
+    """The main process decides (it alone writes); the others follow its decision, or its refusal."""
+    decision: Claim | str = Claim()
+    if processes.is_main_process:
+        try:
+            decision = folder.claim(cfg, overrides)
+        except UserError as error:
+            decision = str(error)
+    if processes.num_processes > 1:
+        decision = broadcast_object_list([decision], from_process=0)[0]
+    if isinstance(decision, str):
+        raise UserError(decision)
+    return decision
