@@ -1,7 +1,7 @@
 """SIGTERM at any moment of a job ends it as `interrupted`, with a checkpoint where training had started.
 
 In-process: the signal is a real one, sent by the job to itself at a chosen point (a wrapped
-function), so the moment is exact whatever the machine's speed. tests/test_resume.py sends them
+function), so the moment is exact whatever the machine's speed. tests/training/test_resume.py sends them
 from outside and checks the exit code."""
 
 import json
