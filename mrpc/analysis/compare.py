@@ -22,7 +22,8 @@ import numpy as np
 from scipy import stats
 
 from mrpc.analysis.grouping import METRICS, Group, group_runs, varying_keys
-from mrpc.data.labels import F1, SCORES
+from mrpc.data.metrics import F1
+from mrpc.data.metrics import METRICS as SCORES
 from mrpc.runs.reader import Run, find_runs
 from mrpc.runs.results import Status
 

@@ -20,12 +20,14 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from mrpc.data.labels import Labels
+from mrpc.data.metrics import metric_key
 from mrpc.data.splits import TEST, VALIDATION
 from mrpc.errors import UserError
-from mrpc.runs.folder import CONFIG, RunFolder
-from mrpc.runs.predictions import Predictions, probabilities_file, read_probabilities
+from mrpc.runs import layout
+from mrpc.runs.folder import RunFolder
+from mrpc.runs.predictions import Predictions, read_probabilities
 from mrpc.runs.reader import Run, find_runs
-from mrpc.runs.results import Status, UnreadableFile, metric_key, validation_summary
+from mrpc.runs.results import Status, UnreadableFile, validation_summary
 
 
 def average(members: list[Predictions], names: list[str]) -> Predictions:
@@ -43,17 +45,18 @@ def average(members: list[Predictions], names: list[str]) -> Predictions:
 def ensemble(paths: list[Path], output: Path) -> dict[str, float]:
     """Write the ensemble of the completed runs below `paths` into `output`; returns its validation metrics."""
     runs = [run for run in find_runs(paths) if run.status == Status.COMPLETED]
-    runs = [run for run in runs if probabilities_file(run.path, VALIDATION).exists()]
+    runs = [run for run in runs if layout.probabilities(run.path, VALIDATION).exists()]
     if len(runs) < 2:
         raise UserError(
             f"found {len(runs)} completed run(s) with predictions/{VALIDATION}_probabilities.tsv below "
             f"{', '.join(map(str, paths))}: an ensemble needs at least 2"
         )
     names = [str(run.path) for run in runs]
-    splits = [VALIDATION] + ([TEST] if all(probabilities_file(run.path, TEST).exists() for run in runs) else [])
+    splits = [VALIDATION] + ([TEST] if all(layout.probabilities(run.path, TEST).exists() for run in runs) else [])
     try:
         votes = {
-            split: average([read_probabilities(probabilities_file(p, split)) for p in names], names) for split in splits
+            split: average([read_probabilities(layout.probabilities(path, split)) for path in names], names)
+            for split in splits
         }
     except UnreadableFile as error:
         raise UserError(str(error)) from None
@@ -75,7 +78,7 @@ def ensemble(paths: list[Path], output: Path) -> dict[str, float]:
 
 def _shared_config(runs: list[Run]) -> DictConfig:
     """The first member's config, with null where the members differ (their seeds, say)."""
-    cfg = OmegaConf.load(runs[0].path / CONFIG)
+    cfg = OmegaConf.load(runs[0].path / layout.CONFIG)
     for key in runs[0].config:
         if len({repr(run.config.get(key)) for run in runs}) > 1:
             OmegaConf.update(cfg, key, None)

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 
 from mrpc.config.identity import REPLICATE_KEYS, is_control
-from mrpc.data.labels import SCORES
+from mrpc.data.metrics import METRICS as SCORES
+from mrpc.data.metrics import metric_key
 from mrpc.data.splits import VALIDATION
 from mrpc.runs.reader import Run
-from mrpc.runs.results import Status, metric_key
+from mrpc.runs.results import Status
 
 
 def _best(name: str) -> Callable[[Run], float]:
@@ -27,7 +28,7 @@ def _best(name: str) -> Callable[[Run], float]:
 
 # Column name -> (value read from a completed run, whether higher is better).
 METRICS: dict[str, tuple[Callable[[Run], float], bool]] = {
-    **{name: (_best(name), True) for name in SCORES},
+    **{name: (_best(name), metric.higher_is_better) for name, metric in SCORES.items()},
     "best_epoch": (lambda run: run.results.best_epoch, False),
     "train_seconds": (lambda run: run.results.train_seconds, False),
     "examples_per_s": (lambda run: run.results.train_examples_per_second, True),

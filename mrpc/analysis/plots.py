@@ -14,8 +14,8 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from mrpc.analysis.grouping import METRICS, Group
+from mrpc.data.metrics import metric_key
 from mrpc.data.splits import VALIDATION
-from mrpc.runs.results import metric_key
 
 
 def plot_all(groups: list[Group], keys: list[str], metric: str, score: str, folder: Path) -> list[Path]:

@@ -10,7 +10,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from mrpc.config.schema import Precision
-from mrpc.data.labels import SCORES
+from mrpc.data.metrics import METRICS
 from mrpc.errors import UserError
 from mrpc.training.precision import native_bf16
 
@@ -48,7 +48,7 @@ def check_config(cfg: DictConfig) -> None:
     for key in NOT_NEGATIVE_OR_NULL:
         _require(cfg, key, lambda value: value is None or value >= 0, ">= 0")
     _require(cfg, "scheduler.warmup_ratio", lambda value: 0 <= value <= 1, "between 0 and 1")
-    _require(cfg, "train.monitor", lambda value: value in (None, *SCORES), f"null or one of {', '.join(SCORES)}")
+    _require(cfg, "train.monitor", lambda value: value in (None, *METRICS), f"null or one of {', '.join(METRICS)}")
     _require(cfg, "optimizer.layer_decay", lambda value: value is None or 0 < value <= 1, "null or in (0, 1]")
     if "betas" in cfg.optimizer:
         _require(cfg, "optimizer.betas", lambda b: len(b) == 2 and all(0 <= x < 1 for x in b), "two numbers in [0, 1)")

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from mrpc.data import metrics
 from mrpc.errors import UserError
-
-ACCURACY, F1, MACRO_F1 = "accuracy", "f1", "macro_f1"  # metric names (mrpc/data/metric.py computes them)
-SCORES = (F1, MACRO_F1, ACCURACY)  # what `train.monitor` may name; higher is better for each
 
 
 @dataclass(frozen=True)
@@ -30,14 +28,14 @@ class Labels:
             raise UserError(f"dataset.positive_label={self.positive} is not a label; the labels are {list(self.names)}")
 
     @property
-    def metrics(self) -> tuple[str, str]:
+    def metrics(self) -> tuple[str, ...]:
         """What each evaluation records per split (besides its loss)."""
-        return (ACCURACY, F1) if len(self.names) == 2 else (ACCURACY, MACRO_F1)
+        return metrics.measured(len(self.names))
 
     def monitor(self, configured: str | None) -> str:
         """The metric that picks the best model and is a search's objective: `train.monitor`, or the task's F1."""
         if configured is None:
-            return self.metrics[1]
+            return metrics.task_f1(len(self.names))
         if configured not in self.metrics:
             raise UserError(
                 f"train.monitor={configured} is not measured for {len(self.names)} labels {list(self.names)}; "
@@ -46,9 +44,5 @@ class Labels:
         return configured
 
     def score(self, predictions: Sequence[int], references: Sequence[int]) -> dict[str, float]:
-        from mrpc.data.metric import Classification  # evaluate loads only where scores are computed
-
-        positive = self.names.index(self.positive) if self.positive is not None else 1
-        return Classification(keep_in_memory=True).compute(
-            predictions=predictions, references=references, num_labels=len(self.names), positive_label=positive
-        )
+        positive = self.names.index(self.positive) if self.positive is not None else None
+        return metrics.score(predictions, references, len(self.names), positive)

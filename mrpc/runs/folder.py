@@ -22,25 +22,23 @@ from omegaconf import DictConfig, OmegaConf
 
 from mrpc.config.identity import differences, run_identity
 from mrpc.errors import UserError
+from mrpc.runs import layout
 from mrpc.runs.atomic import atomic_write, atomic_write_dir
 from mrpc.runs.lock import FolderLock
-from mrpc.runs.predictions import Predictions, glue_file, probabilities_file
-from mrpc.runs.results import RESULTS, Results, Status, UnreadableFile, now, read_results
+from mrpc.runs.predictions import Predictions
+from mrpc.runs.results import Results, Status, UnreadableFile, now, read_results
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
-METRICS = "metrics.jsonl"
-CONFIG = "config.yaml"
-MODEL = "model"
-CHECKPOINT = Path("checkpoints") / "last"
-
 
 def checkpoint_path(run_dir: Path) -> Path | None:
     """The last checkpoint, or None. A kill between the two renames of a swap leaves only `.last.old`."""
-    path = Path(run_dir) / CHECKPOINT
+    path = Path(run_dir) / layout.CHECKPOINT
     fallback = path.with_name(f".{path.name}.old")
     return path if path.is_dir() else fallback if fallback.is_dir() else None
 
@@ -99,7 +97,7 @@ class RunFolder:
                 log.info("resume=true: %s has no checkpoint yet, starting from scratch", self.path)
                 return None
             raise UserError(
-                f"resume={cfg.resume}: that folder has no checkpoint ({CHECKPOINT}/ is missing), "
+                f"resume={cfg.resume}: that folder has no checkpoint ({layout.CHECKPOINT}/ is missing), "
                 "so there is nothing to resume. Start a new run without resume=."
             )
         changes = self._identity_changes(cfg)
@@ -112,21 +110,21 @@ class RunFolder:
 
     def _identity_changes(self, cfg: DictConfig) -> list[str]:
         """How `cfg` differs from this folder's run in the keys that identify a run (mrpc/config/identity.py)."""
-        return differences(run_identity(OmegaConf.load(self.path / CONFIG)), run_identity(cfg))
+        return differences(run_identity(OmegaConf.load(self.path / layout.CONFIG)), run_identity(cfg))
 
     def start(self, cfg: DictConfig, overrides: list[str]) -> None:
         """A new run: its resolved config, no metrics yet, status `running`."""
         if not self.writer:
             return
-        atomic_write(self.path / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
-        (self.path / METRICS).unlink(missing_ok=True)
+        atomic_write(self.path / layout.CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
+        (self.path / layout.METRICS).unlink(missing_ok=True)
         model = cfg.model.checkpoint or cfg.model.name
         self._write(Results(started_at=now(), overrides=overrides, model=model, seed=cfg.seed))
         self.opened = True
 
     def refuse(self, cfg: DictConfig, overrides: list[str], message: str) -> None:
         """Record a config the run refused, in a folder that holds no run yet (a fresh Hydra folder)."""
-        if self.writer and not (self.path / RESULTS).exists():
+        if self.writer and not (self.path / layout.RESULTS).exists():
             self.start(cfg, overrides)
             self.finish(Status.FAILED, error=message)
 
@@ -135,7 +133,7 @@ class RunFolder:
         (which also drops a line torn by a kill), and the status is `running` again."""
         if not self.writer:
             return
-        atomic_write(self.path / METRICS, "".join(json.dumps(record) + "\n" for record in history))
+        atomic_write(self.path / layout.METRICS, "".join(json.dumps(record) + "\n" for record in history))
         previous = self.results()
         self.update(status=Status.RUNNING, error=None, finished_at=None, resumes=previous.resumes + 1)
         self.opened = True
@@ -155,11 +153,11 @@ class RunFolder:
             self._write(dataclasses.replace(self.results(), **fields))
 
     def _write(self, results: Results) -> None:
-        atomic_write(self.path / RESULTS, results.to_json())
+        atomic_write(self.path / layout.RESULTS, results.to_json())
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         if self.writer:
-            with open(self.path / METRICS, "a") as file:
+            with open(self.path / layout.METRICS, "a") as file:
                 file.write(json.dumps(record) + "\n")
                 file.flush()
                 os.fsync(file.fileno())
@@ -168,8 +166,8 @@ class RunFolder:
         """GLUE's submission file and the class probabilities (mrpc/runs/predictions.py)."""
         if self.writer:
             predictions = predictions.sorted()
-            atomic_write(probabilities_file(self.path, split), predictions.probabilities_tsv())
-            atomic_write(glue_file(self.path, split), predictions.glue_tsv())
+            atomic_write(layout.probabilities(self.path, split), predictions.probabilities_tsv())
+            atomic_write(layout.glue_predictions(self.path, split), predictions.glue_tsv())
 
     def save_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
         """The best model so far, as `save_pretrained` writes it (safetensors), with its tokenizer."""
@@ -179,9 +177,27 @@ class RunFolder:
                 model.save_pretrained(folder, safe_serialization=True)
                 tokenizer.save_pretrained(folder)
 
-            atomic_write_dir(self.path / MODEL, save)
+            atomic_write_dir(self.path / layout.MODEL, save)
+
+    @property
+    def model_weights(self) -> Path:
+        """The saved best model's weights (safetensors), as `save_model` wrote them."""
+        return self.path / layout.MODEL / layout.MODEL_WEIGHTS
+
+    def save_checkpoint(self, write: Callable[[Path], None]) -> None:
+        """`write(folder)` fills a fresh folder (mrpc/training/checkpoint.py), swapped in whole for the last one."""
+        if self.writer:
+            atomic_write_dir(self.path / layout.CHECKPOINT, write)
+
+    def checkpoint_damaged(self, file: Path, problem: str) -> UserError:
+        """The one message for a checkpoint that cannot be resumed from, and the two ways on."""
+        return UserError(
+            f"{file} {problem}: the checkpoint is damaged. Either resume from another run's intact checkpoint "
+            f"(resume=<its folder>), or start this run over without resume= (python run.py <same overrides> "
+            f"hydra.run.dir={self.path})."
+        )
 
     def delete_checkpoint(self) -> None:
         """A completed run keeps its best model, not what resuming needed (train.keep_checkpoint=false)."""
         if self.writer:
-            shutil.rmtree(self.path / CHECKPOINT.parent, ignore_errors=True)
+            shutil.rmtree(self.path / layout.CHECKPOINTS, ignore_errors=True)

@@ -19,10 +19,9 @@ from filelock import FileLock, Timeout
 
 from mrpc.errors import FolderBusy
 from mrpc.runs.atomic import atomic_write
+from mrpc.runs.layout import HOLDER, LOCK
 from mrpc.runs.results import now
 
-LOCK = ".lock"
-HOLDER = ".lock.holder"
 # A moment's grace: `is_held` (compare, the sweep summary) takes the lock for an instant to probe it.
 ACQUIRE_SECONDS = 2.0
 

@@ -11,16 +11,6 @@ import numpy as np
 
 from mrpc.runs.results import UnreadableFile
 
-PREDICTIONS = "predictions"
-
-
-def glue_file(run_dir: Path, split: str) -> Path:
-    return Path(run_dir) / PREDICTIONS / f"{split}.tsv"
-
-
-def probabilities_file(run_dir: Path, split: str) -> Path:
-    return Path(run_dir) / PREDICTIONS / f"{split}_probabilities.tsv"
-
 
 @dataclass
 class Predictions:

@@ -10,9 +10,9 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from mrpc.config.identity import current_targets, flatten
-from mrpc.runs.folder import CONFIG, METRICS
+from mrpc.runs.layout import CONFIG, HYDRA, METRICS, RESULTS
 from mrpc.runs.lock import is_held
-from mrpc.runs.results import RESULTS, Results, Status, UnreadableFile, read_results
+from mrpc.runs.results import Results, Status, UnreadableFile, read_results
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Run:
 
 def is_run_folder(path: Path) -> bool:
     """A Hydra job's folder (.hydra/), or an ensemble's (config.yaml), with metrics or results."""
-    made = (path / ".hydra").is_dir() or (path / CONFIG).exists()
+    made = (path / HYDRA).is_dir() or (path / CONFIG).exists()
     return made and ((path / METRICS).exists() or (path / RESULTS).exists())
 
 
@@ -59,7 +59,7 @@ def read_run(path: Path) -> Run:
 
 def _read_config(path: Path) -> dict[str, Any]:
     # The resolved config.yaml; a run killed before writing it still has Hydra's own copy.
-    file = path / CONFIG if (path / CONFIG).exists() else path / ".hydra" / "config.yaml"
+    file = path / CONFIG if (path / CONFIG).exists() else path / HYDRA / CONFIG
     if not file.exists():
         return {}
     try:

@@ -1,8 +1,7 @@
 """results.json, the record of how a run went: its schema, its statuses and the names of its metrics.
 
 `RunFolder` is its only writer; the runner, compare, the sweep summary and the benchmark read it
-through `read_results`. Metric keys are `<split>_<name>` (`validation_f1`), built by `metric_key`;
-the names are the task's (mrpc/data/labels.py).
+through `read_results`. Metric keys are `<split>_<name>` (`validation_f1`): mrpc/data/metrics.py.
 """
 
 from __future__ import annotations
@@ -16,15 +15,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from mrpc.data.labels import F1
+from mrpc.data.metrics import F1, metric_key
 from mrpc.data.splits import VALIDATION
 from mrpc.errors import Diverged, Interrupted
-
-RESULTS = "results.json"
-
-
-def metric_key(split: str, name: str) -> str:
-    return f"{split}_{name}"
+from mrpc.runs.layout import RESULTS
 
 
 def validation_summary(record: dict[str, Any]) -> str:

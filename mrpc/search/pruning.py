@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from mrpc.errors import Pruned
-from mrpc.training.callbacks import Callback
+from mrpc.training.loop import Callback
 
 if TYPE_CHECKING:
     import optuna

@@ -1,39 +1,23 @@
-"""What happens around the training loop, as callbacks. The base class does nothing; each subclass
-overrides what it needs, like Hydra's `Callback`. `FineTuneLoop.fit` calls these typed methods
-directly (see mrpc/training/loop.py for why hooks and not inline calls)."""
+"""What happens around the training loop: callbacks on `mrpc.training.loop.Callback`, whose hooks do nothing
+until overridden (see mrpc/training/loop.py for why hooks and not inline calls)."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mrpc.errors import Interrupted
 from mrpc.runs.results import validation_summary
-from mrpc.training.checkpoint import save_checkpoint
+from mrpc.training.checkpoint import write_checkpoint
+from mrpc.training.loop import Callback, FineTuneLoop
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
     from mrpc.runs.folder import RunFolder
-    from mrpc.training.loop import FineTuneLoop
     from mrpc.training.signals import StopSignals
 
 log = logging.getLogger("mrpc.train")
-
-
-class Callback:
-    def on_step_end(self, loop: FineTuneLoop) -> None:
-        """After each optimizer step; `loop.step` counts optimizer steps."""
-
-    def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
-        """After each evaluation; `record` is the line that goes into metrics.jsonl."""
-
-    def on_epoch_end(self, loop: FineTuneLoop) -> None:
-        """After the last batch of an epoch and its evaluation."""
-
-    def on_train_end(self, loop: FineTuneLoop, error: BaseException | None) -> None:
-        """When `fit` returns (`error` None) or raises (divergence, a signal, a bug)."""
 
 
 class MetricsLog(Callback):
@@ -74,17 +58,21 @@ class BestModelSaver(Callback):
 class Checkpointer(Callback):
     """Checkpoints after every epoch and every `every_steps` steps, and stops on a deferred signal."""
 
-    def __init__(self, run_dir: Path, every_steps: int | None, stops: StopSignals) -> None:
-        self.run_dir, self.every_steps, self.stops = Path(run_dir), every_steps, stops
+    def __init__(self, folder: RunFolder, every_steps: int | None, stops: StopSignals) -> None:
+        self.folder, self.every_steps, self.stops = folder, every_steps, stops
 
     def on_step_end(self, loop: FineTuneLoop) -> None:
         if self.stops.requested is not None or (self.every_steps and loop.step % self.every_steps == 0):
-            save_checkpoint(loop, self.run_dir)
+            self._save(loop)
         self._stop_if_asked(loop)
 
     def on_epoch_end(self, loop: FineTuneLoop) -> None:
-        save_checkpoint(loop, self.run_dir)
+        self._save(loop)
         self._stop_if_asked(loop)
+
+    def _save(self, loop: FineTuneLoop) -> None:
+        self.folder.save_checkpoint(lambda folder: write_checkpoint(loop, folder))
+        loop.accelerator.wait_for_everyone()  # no process runs ahead of a checkpoint being written
 
     def _stop_if_asked(self, loop: FineTuneLoop) -> None:
         if self.stops.requested is not None:

@@ -1,8 +1,8 @@
 """Checkpoints that resume a run exactly where it stopped.
 
-A checkpoint is a folder, `<run>/checkpoints/last/` (see `mrpc.runs.folder`), swapped in whole (see `atomic_write_dir`):
-model weights (safetensors), optimizer and scheduler state, every RNG state including the
-shuffling generator's state at the start of the epoch, and the loop's counters and metrics.
+A checkpoint is a folder that the run folder swaps in whole (`RunFolder.save_checkpoint`): model
+weights (safetensors), optimizer and scheduler state, every RNG state including the shuffling
+generator's state at the start of the epoch, and the loop's counters and metrics.
 Everything is loaded with `torch.load(weights_only=True)` or safetensors: nothing is unpickled.
 """
 
@@ -19,37 +19,40 @@ import numpy as np
 import torch
 from safetensors.torch import load_model, save_model
 
-from mrpc.errors import UserError
-from mrpc.runs.atomic import atomic_write_dir
-from mrpc.runs.folder import CHECKPOINT
-
 if TYPE_CHECKING:
+    from mrpc.runs.folder import RunFolder
     from mrpc.training.loop import FineTuneLoop
 
 log = logging.getLogger(__name__)
 
 
-def save_checkpoint(loop: FineTuneLoop, run_dir: Path) -> None:
-    def write(folder: Path) -> None:
-        folder.mkdir(parents=True)
-        save_model(loop.accelerator.unwrap_model(loop.model), str(folder / "model.safetensors"))
-        torch.save(loop.optimizer.state_dict(), folder / "optimizer.pt")
-        torch.save(loop.scheduler.state_dict(), folder / "scheduler.pt")
-        torch.save(_rng_states(loop), folder / "rng.pt")
-        (folder / "state.json").write_text(json.dumps(loop.state_dict()))
-
-    if loop.accelerator.is_main_process:
-        atomic_write_dir(Path(run_dir) / CHECKPOINT, write)
-    loop.accelerator.wait_for_everyone()
+def write_checkpoint(loop: FineTuneLoop, folder: Path) -> None:
+    """Every state of `loop`, into the fresh `folder` (created here)."""
+    folder.mkdir(parents=True)
+    save_model(loop.accelerator.unwrap_model(loop.model), str(folder / "model.safetensors"))
+    torch.save(loop.optimizer.state_dict(), folder / "optimizer.pt")
+    torch.save(loop.scheduler.state_dict(), folder / "scheduler.pt")
+    torch.save(_rng_states(loop), folder / "rng.pt")
+    (folder / "state.json").write_text(json.dumps(loop.state_dict()))
 
 
-def load_checkpoint(loop: FineTuneLoop, folder: Path) -> None:
-    """Restore every state; a missing or damaged file stops with one message naming it."""
-    _read(folder / "model.safetensors", lambda path: load_model(loop.accelerator.unwrap_model(loop.model), str(path)))
-    loop.optimizer.load_state_dict(_read(folder / "optimizer.pt", _torch_load))
-    loop.scheduler.load_state_dict(_read(folder / "scheduler.pt", _torch_load))
-    loop.load_state_dict(_read(folder / "state.json", lambda path: json.loads(path.read_text())))
-    rng = _read(folder / "rng.pt", _torch_load)
+def load_checkpoint(loop: FineTuneLoop, folder: Path, run: RunFolder) -> None:
+    """Restore every state from `folder`; a missing or damaged file stops with `run`'s one message naming it."""
+
+    def read(path: Path, load: Callable[[Path], Any]) -> Any:
+        problem = "is missing" if not path.exists() else None
+        if problem is None:
+            try:
+                return load(path)
+            except Exception as error:  # safetensors, torch and json each raise their own kinds for a cut file
+                problem = f"cannot be read ({type(error).__name__}: {str(error)[:200]})"
+        raise run.checkpoint_damaged(path, problem)
+
+    read(folder / "model.safetensors", lambda path: load_model(loop.accelerator.unwrap_model(loop.model), str(path)))
+    loop.optimizer.load_state_dict(read(folder / "optimizer.pt", _torch_load))
+    loop.scheduler.load_state_dict(read(folder / "scheduler.pt", _torch_load))
+    loop.load_state_dict(read(folder / "state.json", lambda path: json.loads(path.read_text())))
+    rng = read(folder / "rng.pt", _torch_load)
     random.setstate((rng["python"][0], tuple(rng["python"][1]), rng["python"][2]))
     np.random.set_state(("MT19937", rng["numpy"][0].numpy(), *rng["numpy"][1:]))
     torch.set_rng_state(rng["torch"])
@@ -61,21 +64,6 @@ def load_checkpoint(loop: FineTuneLoop, folder: Path) -> None:
 
 def _torch_load(path: Path) -> Any:
     return torch.load(path, weights_only=True)
-
-
-def _read(path: Path, load: Callable[[Path], Any]) -> Any:
-    problem = "is missing" if not path.exists() else None
-    if problem is None:
-        try:
-            return load(path)
-        except Exception as error:  # safetensors, torch and json each raise their own kinds for a cut file
-            problem = f"cannot be read ({type(error).__name__}: {str(error)[:200]})"
-    run_dir = path.parents[2]
-    raise UserError(
-        f"{path} {problem}: the checkpoint is damaged. Either resume from another run's intact checkpoint "
-        f"(resume=<its folder>), or start this run over without resume= (python run.py <same overrides> "
-        f"hydra.run.dir={run_dir})."
-    )
 
 
 def _rng_states(loop: FineTuneLoop) -> dict[str, Any]:

@@ -20,15 +20,16 @@ from safetensors.torch import load_model
 from mrpc.config.checks import runs_on_cpu
 from mrpc.config.identity import flatten
 from mrpc.data.loaders import make_loader, tokenize
+from mrpc.data.metrics import metric_key
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
 from mrpc.data.task import load_task_data
 from mrpc.errors import Pruned
-from mrpc.runs.folder import MODEL, RunFolder
+from mrpc.runs.folder import RunFolder
 from mrpc.runs.predictions import Predictions
-from mrpc.runs.results import Status, metric_key
-from mrpc.training.callbacks import BestModelSaver, Callback, Checkpointer, MetricsLog, TrackerLog
+from mrpc.runs.results import Status
+from mrpc.training.callbacks import BestModelSaver, Checkpointer, MetricsLog, TrackerLog
 from mrpc.training.checkpoint import load_checkpoint
-from mrpc.training.loop import FineTuneLoop, LoopSettings, optimizer_steps
+from mrpc.training.loop import Callback, FineTuneLoop, LoopSettings, optimizer_steps
 from mrpc.training.model import build_classifier, build_tokenizer
 from mrpc.training.optimizer import build_optimizer
 from mrpc.training.precision import resolve_precision
@@ -186,13 +187,13 @@ class Experiment:
         train = self.cfg.train
         loop = self.make_loop()
         if checkpoint:
-            load_checkpoint(loop, checkpoint)
+            load_checkpoint(loop, checkpoint, self.folder)
             self.folder.reopen(loop.history)
         best = BestModelSaver(self.folder, self.tokenizer, loop.history, self.monitor_key)
         loop.callbacks = [
             MetricsLog(self.folder),
             best,
-            Checkpointer(self.folder.path, train.checkpoint_every_steps, self.stops),
+            Checkpointer(self.folder, train.checkpoint_every_steps, self.stops),
             *self._setup_trackers(self.cfg.logger),
             *self._setup_search(self.cfg.search),
         ]
@@ -222,7 +223,7 @@ class Experiment:
 
     def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
         """Reload the saved best weights, then write predictions and probabilities for validation and test."""
-        load_model(self.accelerator.unwrap_model(self.model), self.folder.path / MODEL / "model.safetensors")
+        load_model(self.accelerator.unwrap_model(self.model), self.folder.model_weights)
         names = list(self.labels.names)
         for split in self.predicted:
             outputs = {name: values.numpy() for name, values in loop.predict(self.eval_loaders[split]).items()}

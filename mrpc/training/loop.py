@@ -2,8 +2,9 @@
 
 Read it top to bottom: `fit` runs epochs of `train_step`s and evaluates on a cadence; `evaluate`
 and `predict` run the model under `torch.inference_mode`. What happens around it (metrics.jsonl,
-the best model, trackers, checkpoints and stop requests) lives in `mrpc.training.callbacks`, called at
-three points: after a step, after an evaluation, after an epoch. Hooks rather than inline calls
+the best model, trackers, checkpoints and stop requests) lives in callbacks (`Callback` below; the
+project's own are in mrpc/training/callbacks.py), called at three points: after a step, after an
+evaluation, after an epoch, and once when training ends. Hooks rather than inline calls
 because the set differs from run to run (trackers, a search's pruner) and adding one must not
 touch this file; typed methods rather than hook names in strings, so that a misspelt hook is an
 AttributeError in the first test instead of a silent no-op.
@@ -24,11 +25,24 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from mrpc.data.metrics import metric_key
 from mrpc.data.splits import TRAIN, VALIDATION
 from mrpc.errors import Diverged
-from mrpc.runs.results import metric_key
-from mrpc.training.callbacks import Callback
 from mrpc.training.stopwatch import Stopwatch
+
+
+class Callback:
+    def on_step_end(self, loop: FineTuneLoop) -> None:
+        """After each optimizer step; `loop.step` counts optimizer steps."""
+
+    def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
+        """After each evaluation; `record` is the line that goes into metrics.jsonl."""
+
+    def on_epoch_end(self, loop: FineTuneLoop) -> None:
+        """After the last batch of an epoch and its evaluation."""
+
+    def on_train_end(self, loop: FineTuneLoop, error: BaseException | None) -> None:
+        """When `fit` returns (`error` None) or raises (divergence, a signal, a bug)."""
 
 
 @dataclass
