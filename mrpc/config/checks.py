@@ -1,39 +1,21 @@
 """Reject impossible settings before anything heavy is built, naming the key and the fix.
 
-Types are checked earlier, by Hydra against mrpc/config/schema.py; these are the range and
-cross-field rules that a type cannot express.
+Types are checked earlier, by Hydra against mrpc/config/schema.py; here the range rule each schema
+field declares beside its type, keys a typed node does not have (`+train.foo=1`), and the rules that
+join several keys.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from mrpc.config.schema import Precision
-from mrpc.data.metrics import METRICS
+from mrpc.config.schema import OPEN, Precision
 from mrpc.errors import UserError
 from mrpc.training.precision import native_bf16
-
-POSITIVE = [
-    "train.epochs",
-    "train.batch_size",
-    "train.eval_batch_size",
-    "train.gradient_accumulation_steps",
-    "train.log_every_steps",
-    "dataset.max_length",
-    "optimizer.lr",
-]
-POSITIVE_OR_NULL = [
-    "train.max_steps",
-    "train.eval_every_steps",
-    "train.checkpoint_every_steps",
-    "train.max_grad_norm",
-    "dataset.limit_train",
-    "dataset.limit_eval",
-    "dataset.pad_to_multiple_of",
-    "device.num_threads",
-]
-NOT_NEGATIVE_OR_NULL = ["dataset.num_workers", "scheduler.warmup_steps", "optimizer.weight_decay"]
 
 
 def check_config(cfg: DictConfig) -> None:
@@ -41,20 +23,7 @@ def check_config(cfg: DictConfig) -> None:
     if missing:
         example = " ".join(f"{key}=..." for key in missing)
         raise UserError(f"{', '.join(missing)} must be given: `python run.py ... {example}`.")
-    for key in POSITIVE:
-        _require(cfg, key, lambda value: value > 0, "> 0")
-    for key in POSITIVE_OR_NULL:
-        _require(cfg, key, lambda value: value is None or value > 0, "null or > 0")
-    for key in NOT_NEGATIVE_OR_NULL:
-        _require(cfg, key, lambda value: value is None or value >= 0, ">= 0")
-    _require(cfg, "scheduler.warmup_ratio", lambda value: 0 <= value <= 1, "between 0 and 1")
-    _require(cfg, "train.monitor", lambda value: value in (None, *METRICS), f"null or one of {', '.join(METRICS)}")
-    _require(cfg, "optimizer.layer_decay", lambda value: value is None or 0 < value <= 1, "null or in (0, 1]")
-    if "betas" in cfg.optimizer:
-        _require(cfg, "optimizer.betas", lambda b: len(b) == 2 and all(0 <= x < 1 for x in b), "two numbers in [0, 1)")
-    _require(
-        cfg, "resume", lambda value: value is None or isinstance(value, (bool, str)), "null, true, false or a folder"
-    )
+    _check_node(cfg, "")
     if cfg.optimizer.get("fused") and cfg.optimizer.get("foreach"):
         raise UserError(
             "optimizer.fused=true and optimizer.foreach=true cannot be combined (PyTorch runs one or the other); "
@@ -66,6 +35,31 @@ def check_config(cfg: DictConfig) -> None:
 def runs_on_cpu(device: DictConfig) -> bool:
     """device=cpu, or device=auto where no CUDA GPU is visible."""
     return device.type == "cpu" or not torch.cuda.is_available()
+
+
+def _check_node(node: DictConfig, prefix: str) -> None:
+    """Each typed node's keys against its schema: known keys (unless the node is open) and their ranges."""
+    schema = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(schema):
+        fields = {field.name: field for field in dataclasses.fields(schema)}
+        if not issubclass(schema, OPEN):
+            unknown = [key for key in node if key not in fields]
+            if unknown:
+                raise UserError(
+                    f"{prefix}{unknown[0]} is not a setting of {prefix.rstrip('.') or 'the config'}; its settings are "
+                    f"{', '.join(fields)}."
+                )
+        for name, field in fields.items():
+            rule = field.metadata.get("range")
+            value = OmegaConf.select(node, name)
+            if rule and not rule.holds(value):
+                shown = list(value) if OmegaConf.is_list(value) else value
+                key = f"{prefix}{name}"
+                raise UserError(f"{key}={shown!r} is invalid: expected {rule.expected}. Fix it with `{key}=...`.")
+    for key in node:
+        child: Any = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_none():
+            _check_node(child, f"{prefix}{key}.")
 
 
 def _check_device(device: DictConfig) -> None:
@@ -82,10 +76,3 @@ def _check_device(device: DictConfig) -> None:
                 "100x slower than fp32. Use device.precision=auto or fp32."
             )
         raise UserError("device.precision=bf16 is not supported by this GPU; use device.precision=fp16 or fp32.")
-
-
-def _require(cfg: DictConfig, key: str, rule: object, expected: str) -> None:
-    value = OmegaConf.select(cfg, key)
-    if not rule(value):
-        shown = list(value) if OmegaConf.is_list(value) else value
-        raise UserError(f"{key}={shown!r} is invalid: expected {expected}. Fix it with `{key}=...`.")

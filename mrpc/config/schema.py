@@ -1,20 +1,49 @@
-"""Types of the config, as structured-config schemas in Hydra's ConfigStore.
+"""The config's types and ranges, as structured-config schemas in Hydra's ConfigStore.
 
-A value of the wrong type (`seed=abc`, `train.epochs=1.5`, `device.type=gpu`) fails while Hydra
-composes the config, with Hydra's own message naming the key; mrpc/config/checks.py keeps only
-the range and cross-field rules. Values live in the YAML files, not here (every field is MISSING):
-the schemas say what each key is, the YAML what it is set to. Each group option names its schema
-first in its defaults list (`- schema`); conf/config.yaml names `config_schema`.
+Each key is declared once here: its type, and (in `setting(...)`) the range rule that a type cannot
+express. A wrong type (`seed=abc`, `device.type=gpu`) fails while Hydra composes the config, with
+Hydra's own message naming the key; a value out of range stops in `mrpc/config/checks.py` before
+anything heavy loads. Values live in the YAML files (every field here is MISSING): the schema says
+what a key is, the YAML what it is set to. The schemas are stored at the ConfigStore's root, not in
+the groups, so that `--help` and shell completion offer only real options; each group option names
+its schema first in its defaults list (`- /model_schema@_here_`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+from mrpc.data.metrics import METRICS
+
+
+@dataclass(frozen=True)
+class Range:
+    """A rule a setting's value must follow, and how the message says what it expects."""
+
+    holds: Callable[[Any], bool]
+    expected: str
+
+
+POSITIVE = Range(lambda value: value > 0, "> 0")
+POSITIVE_OR_NULL = Range(lambda value: value is None or value > 0, "null or > 0")
+NOT_NEGATIVE = Range(lambda value: value >= 0, ">= 0")
+NOT_NEGATIVE_OR_NULL = Range(lambda value: value is None or value >= 0, ">= 0 or null")
+FRACTION = Range(lambda value: 0 <= value <= 1, "between 0 and 1")
+FACTOR_OR_NULL = Range(lambda value: value is None or 0 < value <= 1, "null or in (0, 1]")
+METRIC_OR_NULL = Range(lambda value: value in (None, *METRICS), f"null or one of {', '.join(METRICS)}")
+RESUME = Range(lambda value: value is None or isinstance(value, (bool, str)), "null, true, false or a folder")
+BETAS = Range(lambda value: len(value) == 2 and all(0 <= beta < 1 for beta in value), "two numbers in [0, 1)")
+
+
+def setting(rule: Range | None = None) -> Any:
+    """A key whose value comes from the YAML, with the range rule mrpc/config/checks.py applies to it."""
+    return field(default=MISSING, metadata={"range": rule})
 
 
 class DeviceType(str, Enum):
@@ -32,35 +61,37 @@ class Precision(str, Enum):
 
 @dataclass
 class TrainConfig:
-    epochs: int = MISSING
-    batch_size: int = MISSING
-    eval_batch_size: int = MISSING
-    gradient_accumulation_steps: int = MISSING
-    max_grad_norm: float | None = MISSING
-    max_steps: int | None = MISSING
-    eval_every_steps: int | None = MISSING
-    eval_train: bool = MISSING
-    log_every_steps: int = MISSING
-    predict_test: bool = MISSING
-    monitor: str | None = MISSING
-    checkpoint_every_steps: int | None = MISSING
-    keep_checkpoint: bool = MISSING
+    """The training loop's settings: `FineTuneLoop` receives this very object."""
+
+    epochs: int = setting(POSITIVE)
+    batch_size: int = setting(POSITIVE)
+    eval_batch_size: int = setting(POSITIVE)
+    gradient_accumulation_steps: int = setting(POSITIVE)
+    max_grad_norm: float | None = setting(POSITIVE_OR_NULL)
+    max_steps: int | None = setting(POSITIVE_OR_NULL)
+    eval_every_steps: int | None = setting(POSITIVE_OR_NULL)
+    eval_train: bool = setting()
+    log_every_steps: int = setting(POSITIVE)
+    predict_test: bool = setting()
+    monitor: str | None = setting(METRIC_OR_NULL)
+    checkpoint_every_steps: int | None = setting(POSITIVE_OR_NULL)
+    keep_checkpoint: bool = setting()
 
 
 @dataclass
 class SearchConfig:
     """Set by the Optuna sweeper for each trial of `hparams_search=optuna` (mrpc/search/pruning.py), never by hand."""
 
-    storage: str | None = MISSING
-    study_name: str | None = MISSING
-    trial_number: int | None = MISSING
+    storage: str | None = setting()
+    study_name: str | None = setting()
+    trial_number: int | None = setting()
 
 
 @dataclass
 class Config:
-    seed: int = MISSING
-    overwrite: bool = MISSING
-    resume: Any = MISSING  # null, true/false, or a run folder: OmegaConf 2.3 has no Union of str and bool
+    seed: int = setting()
+    overwrite: bool = setting()
+    resume: Any = setting(RESUME)  # null, true/false or a folder (mrpc/config/resume.py): OmegaConf has no Union
     train: TrainConfig = field(default_factory=TrainConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     # The groups: each option types itself with its group's schema (below), as the optimizers differ.
@@ -77,20 +108,20 @@ class DatasetConfig:
     """The keys every `dataset` option has: its reader (`_target_`, mrpc/data/task.py), and how its texts are
     tokenized and batched (mrpc/data/loaders.py). Each option adds its reader's arguments."""
 
-    _target_: str = MISSING
-    max_length: int = MISSING
-    limit_train: int | None = MISSING
-    limit_eval: int | None = MISSING
-    pad_to_multiple_of: int | None = MISSING
-    cache_tokenized: bool = MISSING
-    group_by_length: bool = MISSING
-    num_workers: int = MISSING
+    _target_: str = setting()
+    max_length: int = setting(POSITIVE)
+    limit_train: int | None = setting(POSITIVE_OR_NULL)
+    limit_eval: int | None = setting(POSITIVE_OR_NULL)
+    pad_to_multiple_of: int | None = setting(POSITIVE_OR_NULL)
+    cache_tokenized: bool = setting()
+    group_by_length: bool = setting()
+    num_workers: int = setting(NOT_NEGATIVE)
 
 
 @dataclass
 class MrpcDataConfig(DatasetConfig):
-    data_dir: str | None = MISSING
-    hub_fallback: bool = MISSING
+    data_dir: str | None = setting()
+    hub_fallback: bool = setting()
 
 
 class FileFormat(str, Enum):
@@ -101,81 +132,90 @@ class FileFormat(str, Enum):
 
 @dataclass
 class PairsDataConfig(DatasetConfig):
-    train: str = MISSING
-    validation: str = MISSING
-    test: str | None = MISSING
-    format: FileFormat | None = MISSING  # null: from each file's extension
-    text_a: str = MISSING
-    text_b: str | None = MISSING  # null: single-text classification
-    label: str = MISSING
-    label_names: list[str] | None = MISSING
-    positive_label: str | None = MISSING
+    train: str = setting()
+    validation: str = setting()
+    test: str | None = setting()
+    format: FileFormat | None = setting()  # null: from each file's extension
+    text_a: str = setting()
+    text_b: str | None = setting()  # null: single-text classification
+    label: str = setting()
+    label_names: list[str] | None = setting()
+    positive_label: str | None = setting()
 
 
 @dataclass
 class GlueDataConfig(DatasetConfig):
-    task: str = MISSING  # a key of mrpc/data/glue.py's GLUE_TASKS
-    positive_label: str | None = MISSING
+    task: str = setting()  # a key of mrpc/data/glue.py's GLUE_TASKS
+    positive_label: str | None = setting()
 
 
 @dataclass
 class ModelConfig:
-    name: str = MISSING
-    checkpoint: str | None = MISSING
-    tokenizer: str | None = MISSING
-    from_config: dict[str, Any] | None = MISSING  # a transformers config's keyword arguments
-    attn_implementation: str = MISSING
-    trust_remote_code: bool = MISSING
+    name: str = setting()
+    checkpoint: str | None = setting()
+    tokenizer: str | None = setting()
+    from_config: dict[str, Any] | None = setting()  # a transformers config's keyword arguments
+    attn_implementation: str = setting()
+    trust_remote_code: bool = setting()
 
 
 @dataclass
 class DeviceConfig:
-    type: DeviceType = MISSING
-    precision: Precision = MISSING
-    num_threads: int | None = MISSING
+    type: DeviceType = setting()
+    precision: Precision = setting()
+    num_threads: int | None = setting(POSITIVE_OR_NULL)
 
 
 @dataclass
 class SchedulerConfig:
-    _target_: str = MISSING
-    name: str = MISSING
-    warmup_ratio: float = MISSING
-    warmup_steps: int | None = MISSING
+    _target_: str = setting()
+    name: str = setting()
+    warmup_ratio: float = setting(FRACTION)
+    warmup_steps: int | None = setting(NOT_NEGATIVE_OR_NULL)
 
 
 @dataclass
 class OptimizerConfig:
-    """What every optimizer option has: mrpc/training/optimizer.py reads these; `layer_decay` is ours, the rest
-    are the optimizer's own arguments."""
+    """What every optimizer option has: `layer_decay` is ours (mrpc/training/optimizer.py), the rest are the
+    optimizer's own arguments, and so is any key an option or the user adds."""
 
-    _target_: str = MISSING
-    _partial_: bool = MISSING
-    lr: float = MISSING
-    weight_decay: float = MISSING
-    layer_decay: float | None = MISSING
+    _target_: str = setting()
+    _partial_: bool = setting()
+    lr: float = setting(POSITIVE)
+    weight_decay: float = setting(NOT_NEGATIVE)
+    layer_decay: float | None = setting(FACTOR_OR_NULL)
 
 
 @dataclass
 class AdamWConfig(OptimizerConfig):
-    betas: list[float] = MISSING
-    eps: float = MISSING
-    foreach: bool | None = MISSING
-    fused: bool | None = MISSING
+    betas: list[float] = setting(BETAS)
+    eps: float = setting(POSITIVE)
+    foreach: bool | None = setting()
+    fused: bool | None = setting()
 
 
 @dataclass
 class SGDConfig(OptimizerConfig):
-    momentum: float = MISSING
+    momentum: float = setting(NOT_NEGATIVE)
+
+
+# Nodes whose keys are open by design: an optimizer node's other keys are its class's own keyword arguments
+# (`+optimizer.amsgrad=true`), checked against that class when it is built (mrpc/config/build.py).
+OPEN = (OptimizerConfig,)
+
+SCHEMAS = {
+    "config_schema": Config,
+    "dataset_mrpc_schema": MrpcDataConfig,
+    "dataset_pairs_schema": PairsDataConfig,
+    "dataset_glue_schema": GlueDataConfig,
+    "model_schema": ModelConfig,
+    "device_schema": DeviceConfig,
+    "scheduler_schema": SchedulerConfig,
+    "optimizer_adamw_schema": AdamWConfig,
+    "optimizer_sgd_schema": SGDConfig,
+}
 
 
 def register() -> None:
-    store = ConfigStore.instance()
-    store.store(name="config_schema", node=Config)
-    store.store(group="dataset", name="mrpc_schema", node=MrpcDataConfig)
-    store.store(group="dataset", name="pairs_schema", node=PairsDataConfig)
-    store.store(group="dataset", name="glue_schema", node=GlueDataConfig)
-    store.store(group="model", name="schema", node=ModelConfig)
-    store.store(group="device", name="schema", node=DeviceConfig)
-    store.store(group="scheduler", name="schema", node=SchedulerConfig)
-    store.store(group="optimizer", name="adamw_schema", node=AdamWConfig)
-    store.store(group="optimizer", name="sgd_schema", node=SGDConfig)
+    for name, node in SCHEMAS.items():
+        ConfigStore.instance().store(name=name, node=node)

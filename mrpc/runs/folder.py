@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from omegaconf import DictConfig, OmegaConf
 
 from mrpc.config.identity import differences, run_identity
+from mrpc.config.resume import Resume
 from mrpc.errors import UserError
 from mrpc.runs import layout
 from mrpc.runs.atomic import atomic_write, atomic_write_dir
@@ -89,11 +90,12 @@ class RunFolder:
 
     def _checkpoint_to_resume(self, cfg: DictConfig) -> Path | None:
         """The checkpoint to continue from: required for `resume=PATH`, used if present for `resume=true`."""
-        if not cfg.resume:
+        resume = Resume.parse(cfg.resume)
+        if not resume.wanted:
             return None
         checkpoint = checkpoint_path(self.path)
         if checkpoint is None:
-            if cfg.resume is True:
+            if resume.folder is None:
                 log.info("resume=true: %s has no checkpoint yet, starting from scratch", self.path)
                 return None
             raise UserError(

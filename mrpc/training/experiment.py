@@ -29,7 +29,7 @@ from mrpc.runs.predictions import Predictions
 from mrpc.runs.results import Status
 from mrpc.training.callbacks import BestModelSaver, Checkpointer, MetricsLog, TrackerLog
 from mrpc.training.checkpoint import load_checkpoint
-from mrpc.training.loop import Callback, FineTuneLoop, LoopSettings, optimizer_steps
+from mrpc.training.loop import Callback, FineTuneLoop, optimizer_steps
 from mrpc.training.model import build_classifier, build_tokenizer
 from mrpc.training.optimizer import build_optimizer
 from mrpc.training.precision import resolve_precision
@@ -61,11 +61,11 @@ class Experiment:
             self.model, self.optimizer, self.train_loader, *self.eval_loaders.values()
         )
         self.eval_loaders = dict(zip(self.eval_loaders, eval_loaders, strict=True))
-        # Computed once, from the prepared loader (its length is per process): the loop and the schedule share it.
-        self.steps_per_epoch, self.total_steps = optimizer_steps(
+        # As many steps as the loop will count (FineTuneLoop.total_steps): the prepared loader's length is per process.
+        _, total_steps = optimizer_steps(
             len(self.train_loader), cfg.train.gradient_accumulation_steps, cfg.train.epochs, cfg.train.max_steps
         )
-        self.scheduler = instantiate(cfg.scheduler, optimizer=self.optimizer, total_steps=self.total_steps)
+        self.scheduler = instantiate(cfg.scheduler, optimizer=self.optimizer, total_steps=total_steps)
 
     def _setup_device(self, device: DictConfig, logger: DictConfig | None) -> Accelerator:
         # Tracker files (TensorBoard events, MLflow artifacts) stay inside the run folder.
@@ -158,7 +158,6 @@ class Experiment:
     def make_loop(self, loop_class: type[FineTuneLoop] = FineTuneLoop) -> FineTuneLoop:
         """The training loop over this experiment's parts, without callbacks; `loop_class` lets
         benchmarks/throughput.py meter the very loop `run` trains with."""
-        train = self.cfg.train
         return loop_class(
             self.accelerator,
             self.model,
@@ -168,16 +167,7 @@ class Experiment:
             self.data_generator,
             self.eval_loaders,
             self.labels.score,
-            LoopSettings(
-                epochs=train.epochs,
-                steps_per_epoch=self.steps_per_epoch,
-                total_steps=self.total_steps,
-                gradient_accumulation_steps=train.gradient_accumulation_steps,
-                max_grad_norm=train.max_grad_norm,
-                eval_every_steps=train.eval_every_steps,
-                eval_train=train.eval_train,
-                log_every_steps=train.log_every_steps,
-            ),
+            OmegaConf.to_object(self.cfg.train),
             self.stopwatch,
         )
 

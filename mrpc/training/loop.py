@@ -16,7 +16,6 @@ import contextlib
 import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -25,6 +24,7 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from mrpc.config.schema import TrainConfig
 from mrpc.data.metrics import metric_key
 from mrpc.data.splits import TRAIN, VALIDATION
 from mrpc.errors import Diverged
@@ -43,18 +43,6 @@ class Callback:
 
     def on_train_end(self, loop: FineTuneLoop, error: BaseException | None) -> None:
         """When `fit` returns (`error` None) or raises (divergence, a signal, a bug)."""
-
-
-@dataclass
-class LoopSettings:
-    epochs: int
-    steps_per_epoch: int  # optimizer steps; see `optimizer_steps`
-    total_steps: int
-    gradient_accumulation_steps: int = 1
-    max_grad_norm: float | None = None
-    eval_every_steps: int | None = None
-    eval_train: bool = False
-    log_every_steps: int = 10
 
 
 def optimizer_steps(batches: int, accumulation: int, epochs: int, max_steps: int | None) -> tuple[int, int]:
@@ -82,7 +70,7 @@ class FineTuneLoop:
         data_generator: torch.Generator,
         eval_loaders: dict[str, DataLoader],
         score: Callable[[torch.Tensor, torch.Tensor], dict[str, float]],
-        settings: LoopSettings,
+        settings: TrainConfig,
         stopwatch: Stopwatch,
         callbacks: Sequence[Callback] = (),
     ) -> None:
@@ -92,7 +80,11 @@ class FineTuneLoop:
         self.data_generator = data_generator  # the training loader's shuffling generator
         self.eval_loaders = eval_loaders
         self.score = score  # (predictions, gold labels) -> the task's metrics (mrpc/data/labels.py)
-        self.settings = settings
+        self.settings = settings  # the `train` node of the config, as its schema types it
+        # Optimizer steps, from the prepared loader (its length is per process); the schedule counts the same.
+        self.steps_per_epoch, self.total_steps = optimizer_steps(
+            len(train_loader), settings.gradient_accumulation_steps, settings.epochs, settings.max_steps
+        )
         self.stopwatch = stopwatch
         self.callbacks = list(callbacks)
         self.step = 0  # optimizer steps so far
@@ -110,11 +102,11 @@ class FineTuneLoop:
         return self.stopwatch.seconds("train") - self.stopwatch.seconds("evaluate")
 
     def fit(self) -> list[dict[str, Any]]:
-        bar = tqdm(total=self.settings.total_steps, initial=self.step, disable=not self.accelerator.is_main_process)
+        bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.accelerator.is_main_process)
         error: BaseException | None = None
         try:
             with self.stopwatch.phase("train"):
-                while self.epoch < self.settings.epochs and self.step < self.settings.total_steps:
+                while self.epoch < self.settings.epochs and self.step < self.total_steps:
                     bar.set_description(f"epoch {self.epoch + 1}/{self.settings.epochs}")
                     self._train_epoch(bar)
         except BaseException as raised:
@@ -143,7 +135,7 @@ class FineTuneLoop:
                 self._evaluate_all()
             for callback in self.callbacks:
                 callback.on_step_end(self)
-            if self.step >= self.settings.total_steps:
+            if self.step >= self.total_steps:
                 break
         self.epoch += 1
         self.batch_in_epoch = 0
@@ -237,7 +229,7 @@ class FineTuneLoop:
         """Evaluate every split, append a metrics record and tell the callbacks."""
         with self.stopwatch.phase("evaluate"):  # saving the best model counts as evaluation
             record: dict[str, Any] = {
-                "epoch": round(self.step / self.settings.steps_per_epoch, 4),
+                "epoch": round(self.step / self.steps_per_epoch, 4),
                 "step": self.step,
                 "train_loss": self._check_finite(self._mean_loss()),
                 "lr": self.lr,

@@ -15,6 +15,7 @@ from accelerate.utils import broadcast_object_list
 from omegaconf import DictConfig
 
 from mrpc.config.checks import check_config, runs_on_cpu
+from mrpc.config.resume import Resume
 from mrpc.errors import Diverged, Interrupted, UserError
 from mrpc.runs.folder import Claim, RunFolder
 from mrpc.runs.results import Results, Status, status_of, validation_summary
@@ -71,8 +72,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
 
 def _shared_run_dir(cfg: DictConfig, run_dir: Path, processes: PartialState) -> Path:
     """`resume=PATH` continues in PATH; under torchrun every process uses the main process's folder."""
-    if cfg.resume not in (None, True, False):
-        run_dir = Path(cfg.resume)
+    run_dir = Resume.parse(cfg.resume).folder or run_dir
     if processes.num_processes > 1:  # the others' Hydra folder is a placeholder
         run_dir = Path(broadcast_object_list([str(run_dir)], from_process=0)[0])
     return run_dir
