@@ -64,12 +64,6 @@ def test_tiny_model_has_glue_label_names() -> None:
     assert model.config.num_hidden_layers == 2
 
 
-def test_adamw_is_fused_by_default() -> None:
-    optimizer = build_optimizer(compose_config().optimizer, torch.nn.Linear(1, 1), num_layers=0)
-    assert optimizer.defaults["fused"] is True
-    check_config(compose_config(["optimizer.foreach=true", "optimizer.fused=false"]))
-
-
 def test_sweep_job_folder_names_leave_out_every_control_key() -> None:
     overrides = ["seed=3", "resume=true", "train.log_every_steps=5", "device.num_threads=1", "train.predict_test=false",
                  "search.trial_number=4", "logger=mlflow", "logger.project_name=p"]  # fmt: skip
@@ -88,3 +82,17 @@ def test_struct_mode_rejects_unknown_keys_before_creating_a_folder(tmp_path: Pat
     assert result.returncode != 0
     assert "optimizer.lrr" in result.stderr
     assert not (tmp_path / "outputs").exists()
+
+
+def test_help_and_completion_offer_the_options_and_never_a_schema(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    help_text = run_cli("--help", cwd=tmp_path).stdout
+    assert "python run.py -m sweep=lr_seed" in help_text  # the application's own help, not Hydra's
+    groups = dict(line.split(": ", 1) for line in help_text.split("== Configuration groups")[1].splitlines()[1:10])
+    assert groups["model"] == "bert-base-cased, minilm, tiny" and groups["dataset"] == "glue, mrpc, pairs"
+    assert not any("schema" in options for options in groups.values())
+    completion = run_cli("-sc", "query=bash", cwd=tmp_path, env={"COMP_LINE": "python run.py optimizer="}).stdout
+    assert completion.split() == ["optimizer=adamw", "optimizer=sgd"]
+    with pytest.raises(Exception, match="Could not find 'model/model_schema'"):
+        compose_config(["model=model_schema"])

@@ -86,7 +86,7 @@ CASES = {
     "warm-up steps < 0": (args("scheduler.warmup_steps=-1"), "scheduler.warmup_steps=-1 is invalid"),
     "clipping norm 0": (args("train.max_grad_norm=0"), "train.max_grad_norm=0.0 is invalid"),
     "weight decay < 0": (args("optimizer.weight_decay=-0.1"), "optimizer.weight_decay=-0.1 is invalid"),
-    "unknown monitor": (args("train.monitor=loss"), "train.monitor='loss' is invalid: expected null or one of accuracy"),
+    "unknown monitor": (args("train.monitor=loss"), "train.monitor='loss' is invalid: expected null or one of"),
     "unknown key added": (args("+train.foo=1"), "train.foo is not a setting of train; its settings are epochs"),
     "pairs without files": (args("dataset=pairs"), "dataset.train, dataset.validation must be given"),
     "pairs file missing": (
