@@ -46,6 +46,8 @@ if TYPE_CHECKING:  # optuna is imported when a sweep starts: Hydra imports this 
 
 log = logging.getLogger(__name__)
 
+TRIAL_REPORT = "mrpc.search.pruning.TrialReport"  # the callback each trial reports through (mrpc/search/pruning.py)
+
 config.register()
 
 
@@ -165,6 +167,7 @@ class OptunaSweeper(Sweeper):
             f"search.storage='{self.storage_url}'",
             f"search.study_name='{self.study_name}'",
             f"search.trial_number={trial.number}",
+            f"++callbacks.trial_report._target_={TRIAL_REPORT}",  # the trial's side of pruning
             *([] if "resume" in given else ["resume=true"]),
         ]
         return [*fixed, *sampled, *search]

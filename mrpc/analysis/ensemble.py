@@ -27,7 +27,7 @@ from mrpc.runs import layout
 from mrpc.runs.folder import RunFolder
 from mrpc.runs.predictions import Predictions, read_probabilities
 from mrpc.runs.reader import Run, find_runs
-from mrpc.runs.results import Status, UnreadableFile, validation_summary
+from mrpc.runs.results import Outcome, Status, UnreadableFile, validation_summary
 
 
 def average(members: list[Predictions], names: list[str]) -> Predictions:
@@ -71,8 +71,9 @@ def ensemble(paths: list[Path], output: Path) -> dict[str, float]:
         folder.start(_shared_config(runs), overrides=names)
         for split, predictions in votes.items():
             folder.write_predictions(split, predictions)
-        ending = {"best": record, "final": record, "monitor": first.monitor, "positive_label": labels.positive}
-        folder.finish(Status.COMPLETED, members=names, **ending)
+        scored = Outcome(Status.COMPLETED, best=record, final=record, monitor=first.monitor)
+        scored.positive_label = labels.positive
+        folder.finish(Status.COMPLETED, outcome=scored, members=names)
     return record
 
 

@@ -22,6 +22,7 @@ CONTROL_KEYS = (
     "hparams_search",
     "search",
     "logger",
+    "callbacks",
     "train.log_every_steps",
     "train.checkpoint_every_steps",
     "train.keep_checkpoint",
@@ -32,14 +33,18 @@ CONTROL_KEYS = (
 )
 # Identifying, but compare treats runs that differ only here as replicates of one configuration.
 REPLICATE_KEYS = ("seed",)
-# The project's own modules that config files name in `_target_`, where they lived before the package was split
-# into subpackages (2026-12). A run folder written then still names the old path: it counts as the new one.
+# A run folder keeps the config it ran with; these two tables read one written by earlier code as today's code
+# writes it (`as_today`), so that its run is still recognised. The project's own modules that config files name
+# in `_target_`, where they lived before the package was split into subpackages (2026-12): the old path counts
+# as the new one.
 MOVED_MODULES = {
     "mrpc.data_mrpc": "mrpc.data.mrpc",
     "mrpc.data_pairs": "mrpc.data.pairs",
     "mrpc.data_glue": "mrpc.data.glue",
     "mrpc.schedule": "mrpc.training.schedule",
 }
+# Keys added to the config since, with the value an older config had implicitly.
+ADDED_KEYS = {"model._target_": "mrpc.training.model.build_classifier"}
 
 
 def is_control(key: str) -> bool:
@@ -58,9 +63,13 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def current_targets(flat: dict[str, Any]) -> dict[str, Any]:
-    """A flattened config whose `_target_`s name the project's modules where they are now (MOVED_MODULES)."""
-    return {key: _moved(value) if key.endswith("_target_") else value for key, value in flat.items()}
+def as_today(flat: dict[str, Any]) -> dict[str, Any]:
+    """A flattened config as today's code writes it: `_target_`s renamed (MOVED_MODULES), keys added since filled
+    in (ADDED_KEYS). A config of today is returned as it is."""
+    if not flat:  # no config at all (a run killed before Hydra wrote one): nothing to fill in
+        return flat
+    renamed = {key: _moved(value) if key.endswith("_target_") else value for key, value in flat.items()}
+    return {**ADDED_KEYS, **renamed}
 
 
 def _moved(target: Any) -> Any:
@@ -69,9 +78,9 @@ def _moved(target: Any) -> Any:
 
 
 def run_identity(cfg: DictConfig) -> dict[str, Any]:
-    """The identifying keys of a config (resolved, flattened, `_target_`s current) and their values."""
+    """The identifying keys of a config (resolved, flattened, as today) and their values."""
     tree = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
-    return {key: value for key, value in current_targets(flatten(tree)).items() if not is_control(key)}
+    return {key: value for key, value in as_today(flatten(tree)).items() if not is_control(key)}
 
 
 def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

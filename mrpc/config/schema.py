@@ -100,7 +100,8 @@ class Config:
     optimizer: Any = MISSING
     scheduler: Any = MISSING
     device: Any = MISSING
-    logger: Any = MISSING
+    logger: Any = MISSING  # {name: a tracker node} or null
+    callbacks: Any = MISSING  # {name: a callback node}
 
 
 @dataclass
@@ -151,6 +152,7 @@ class GlueDataConfig(DatasetConfig):
 
 @dataclass
 class ModelConfig:
+    _target_: str = setting()  # called with the other keys but name and tokenizer (mrpc/training/model.py)
     name: str = setting()
     checkpoint: str | None = setting()
     tokenizer: str | None = setting()

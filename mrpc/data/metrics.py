@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -68,6 +69,12 @@ def measured(num_labels: int) -> tuple[str, ...]:
 def task_f1(num_labels: int) -> str:
     """What `train.monitor: null` means: the F1 of the positive label for two labels, macro F1 for more."""
     return F1 if num_labels == 2 else MACRO_F1
+
+
+def best_record(records: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    """The metrics record with the best value of `key` (`validation_f1`), the earliest of equals; None if none."""
+    direction = max if METRICS[key.split("_", 1)[1]].higher_is_better else min
+    return direction(records, key=lambda record: record[key], default=None)
 
 
 def score(predictions: Sequence[int], references: Sequence[int], num_labels: int, positive: int | None) -> dict:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydra.utils import get_method
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from mrpc.config.build import build
 from mrpc.config.schema import DatasetConfig
 from mrpc.data.labels import Labels
 from mrpc.errors import UserError
@@ -36,19 +36,9 @@ class TaskData:
 
 
 def load_task_data(dataset: DictConfig) -> TaskData:
-    """Call the reader that `dataset._target_` names with the option's own keys.
-
-    Called directly rather than through `hydra.utils.instantiate`, which would wrap a reader's
-    UserError (a file and line to fix) in its InstantiationException and a traceback.
-    """
-    shared = {field.name for field in dataclasses.fields(DatasetConfig)}
-    arguments = OmegaConf.to_container(dataset, enum_to_str=True)
-    target = arguments.pop("_target_")
-    try:
-        reader = get_method(target)
-    except Exception as error:  # Hydra raises ImportError or ValueError, its message says why
-        raise UserError(f"dataset._target_={target} is not a function that can be imported: {error}") from None
-    return reader(**{key: value for key, value in arguments.items() if key not in shared})
+    """Call the reader that `dataset._target_` names with the option's own keys (not the loaders')."""
+    loaders_keys = [field.name for field in dataclasses.fields(DatasetConfig) if field.name != "_target_"]
+    return build(dataset, exclude=loaders_keys)
 
 
 def read_utf8(path: Path) -> str:

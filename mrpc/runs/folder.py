@@ -27,7 +27,7 @@ from mrpc.runs import layout
 from mrpc.runs.atomic import atomic_write, atomic_write_dir
 from mrpc.runs.lock import FolderLock
 from mrpc.runs.predictions import Predictions
-from mrpc.runs.results import Results, Status, UnreadableFile, now, read_results
+from mrpc.runs.results import Outcome, Results, Status, UnreadableFile, now, read_results
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -140,11 +140,21 @@ class RunFolder:
         self.update(status=Status.RUNNING, error=None, finished_at=None, resumes=previous.resumes + 1)
         self.opened = True
 
-    def finish(self, status: Status, **fields: Any) -> None:
+    def finish(
+        self,
+        status: Status,
+        *,
+        error: str | None = None,
+        outcome: Outcome | None = None,
+        wall_seconds: float | None = None,
+        members: list[str] | None = None,
+    ) -> None:
         """Record how the run ended, if it ever started here: a run refused before (a damaged checkpoint,
-        say) leaves the folder's record as it was."""
+        say) leaves the folder's record as it was. `outcome`: what training measured; `members`: an ensemble's."""
         if self.opened:
-            self.update(status=status, finished_at=now(), **fields)
+            measured = dataclasses.asdict(outcome) if outcome else {}  # an Outcome's fields are Results fields
+            ended = {"status": status, "finished_at": now(), "error": error, "wall_seconds": wall_seconds}
+            self.update(**{**measured, **ended}, **({"members": members} if members else {}))
 
     def results(self) -> Results:
         return read_results(self.path) or Results()

@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from mrpc.config.identity import current_targets, flatten
+from mrpc.config.identity import as_today, flatten
 from mrpc.runs.layout import CONFIG, HYDRA, METRICS, RESULTS
 from mrpc.runs.lock import is_held
 from mrpc.runs.results import Results, Status, UnreadableFile, read_results
@@ -63,7 +63,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not file.exists():
         return {}
     try:
-        return current_targets(flatten(OmegaConf.to_container(OmegaConf.load(file), resolve=False)))
+        return as_today(flatten(OmegaConf.to_container(OmegaConf.load(file), resolve=False)))
     except Exception as error:  # OmegaConf raises yaml's errors and its own for a damaged file
         raise UnreadableFile(f"{file}: {error}") from None
 

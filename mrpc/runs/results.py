@@ -59,6 +59,37 @@ def status_of(error: BaseException) -> Status:
     return Status.FAILED
 
 
+def objective_of(status: Status, monitor: str, best: dict | None, final: dict | None) -> float:
+    """What a sweeper receives: the best value of the monitored metric, NaN if there is none yet. A pruned run
+    gives its last one instead, as Optuna counts a pruned trial's last reported value."""
+    key = metric_key(VALIDATION, monitor)
+    if status == Status.PRUNED and final:
+        return final[key]
+    return best[key] if best else math.nan
+
+
+@dataclass
+class Outcome:
+    """How training ended and what it measured: what a finished run adds to its results.json."""
+
+    status: Status
+    best: dict[str, Any] | None = None  # the metrics record with the best monitored metric
+    final: dict[str, Any] | None = None  # the last metrics record
+    monitor: str = F1  # the validation metric that picks `best` and is the objective (train.monitor resolved)
+    positive_label: str | None = None  # two labels: the one whose F1 was measured
+    best_epoch: float | None = None
+    steps: int | None = None
+    train_seconds: float | None = None
+    startup_seconds: float | None = None  # from the job's start to the start of training
+    train_examples_per_second: float | None = None
+    torch_threads: int | None = None
+    precision: str | None = None  # the one used: device.precision=auto resolved (fp32, bf16 or fp16)
+
+    @property
+    def objective(self) -> float:
+        return objective_of(self.status, self.monitor, self.best, self.final)
+
+
 @dataclass
 class Results:
     status: Status = Status.RUNNING
@@ -68,18 +99,19 @@ class Results:
     model: str | None = None
     seed: int | None = None
     error: str | None = None  # the message (a user's mistake) or traceback (a bug) of a run that did not complete
-    best: dict[str, Any] | None = None  # the metrics record with the best monitored metric
-    final: dict[str, Any] | None = None  # the last metrics record
+    # An `Outcome`'s fields: see there.
+    best: dict[str, Any] | None = None
+    final: dict[str, Any] | None = None
     best_epoch: float | None = None
     steps: int | None = None
     train_seconds: float | None = None
     wall_seconds: float | None = None
-    startup_seconds: float | None = None  # from the job's start to the start of training
+    startup_seconds: float | None = None
     train_examples_per_second: float | None = None
     torch_threads: int | None = None
-    precision: str | None = None  # the one used: device.precision=auto resolved (fp32, bf16 or fp16)
-    monitor: str = F1  # the validation metric that picks `best` and is the objective (train.monitor resolved)
-    positive_label: str | None = None  # two labels: the one whose F1 was measured
+    precision: str | None = None
+    monitor: str = F1
+    positive_label: str | None = None
     resumes: int = 0
     members: list[str] | None = None  # an ensemble's runs (python -m mrpc.ensemble)
 
@@ -89,11 +121,7 @@ class Results:
 
     @property
     def objective(self) -> float:
-        """What a sweeper receives: the best value of the monitored metric, NaN if there is none yet. A
-        pruned run gives its last one instead, as Optuna counts a pruned trial's last reported value."""
-        if self.status == Status.PRUNED and self.final:
-            return self.final[self.monitor_key]
-        return self.best[self.monitor_key] if self.best else math.nan
+        return objective_of(self.status, self.monitor, self.best, self.final)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"

@@ -12,15 +12,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from accelerate.utils import broadcast_object_list
-from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from mrpc.config.build import build
 from mrpc.errors import Pruned
 from mrpc.training.loop import Callback
 
 if TYPE_CHECKING:
     import optuna
 
+    from mrpc.training.callbacks import RunContext
     from mrpc.training.loop import FineTuneLoop
 
 PRUNER_ATTR = "pruner"  # the study's user attribute that holds the pruner's config (`_target_` and arguments)
@@ -42,23 +43,30 @@ def open_trial(search: DictConfig) -> optuna.trial.Trial:
 
     storage = optuna.storages.get_storage(search.storage)
     study = optuna.load_study(study_name=search.study_name, storage=storage)
-    study.pruner = instantiate(study.user_attrs.get(PRUNER_ATTR) or NO_PRUNER)
+    study.pruner = build(OmegaConf.create(study.user_attrs.get(PRUNER_ATTR) or NO_PRUNER))
     study_id = storage.get_study_id_from_name(search.study_name)
     return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, search.trial_number))
 
 
 class TrialReport(Callback):
     """Each evaluation: report the monitored metric to the trial; raise Pruned when the pruner says so.
+    The sweeper adds it to each trial's callbacks; outside a search's trial it does nothing.
 
     Only the main process talks to the storage; under torchrun it tells the others its decision,
     so that every process stops at the same step.
     """
 
-    def __init__(self, search: DictConfig, is_main_process: bool, monitor: str) -> None:
-        self.trial = open_trial(search) if is_main_process else None
-        self.monitor = monitor  # the record's key: validation_f1
+    def __init__(self, run: RunContext) -> None:
+        self.search, self.monitor = run.cfg.search, run.monitor_key  # the record's key: validation_f1
+        self.trial: optuna.trial.Trial | None = None
+
+    def on_fit_start(self, loop: FineTuneLoop) -> None:
+        if self.search.trial_number is not None and loop.accelerator.is_main_process:
+            self.trial = open_trial(self.search)
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
+        if self.search.trial_number is None:
+            return
         prune = False
         if self.trial is not None:
             self.trial.report(record[self.monitor], progress_step(record["epoch"]))

@@ -1,11 +1,19 @@
-"""What happens around the training loop: callbacks on `mrpc.training.loop.Callback`, whose hooks do nothing
-until overridden (see mrpc/training/loop.py for why hooks and not inline calls)."""
+"""What happens around the training loop: the project's callbacks on `mrpc.training.loop.Callback`,
+whose hooks do nothing until overridden. A run's set comes from the config (`callbacks`:
+conf/callbacks/default.yaml, and `logger`'s trackers), each built by `mrpc.config.build` with the
+`RunContext` of the run it joins.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from omegaconf import DictConfig, OmegaConf
+
+from mrpc.config.identity import flatten
+from mrpc.data.metrics import best_record
 from mrpc.errors import Interrupted
 from mrpc.runs.results import validation_summary
 from mrpc.training.checkpoint import write_checkpoint
@@ -20,11 +28,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("mrpc.train")
 
 
+@dataclass
+class RunContext:
+    """What a run gives each callback it builds: its config, folder, tokenizer, stop signals, and the key of
+    the metric that picks the best model (`validation_f1`)."""
+
+    cfg: DictConfig
+    folder: RunFolder
+    tokenizer: PreTrainedTokenizerBase
+    stops: StopSignals
+    monitor_key: str
+
+
 class MetricsLog(Callback):
     """Each evaluation: a line in metrics.jsonl, and one INFO line in the job's log (run.log)."""
 
-    def __init__(self, folder: RunFolder) -> None:
-        self.folder = folder
+    def __init__(self, run: RunContext) -> None:
+        self.folder = run.folder
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
         self.folder.append_metrics(record)
@@ -41,14 +61,15 @@ class MetricsLog(Callback):
 class BestModelSaver(Callback):
     """Saves model and tokenizer with `save_pretrained` whenever the monitored metric improves."""
 
-    def __init__(
-        self, folder: RunFolder, tokenizer: PreTrainedTokenizerBase, history: list[dict[str, Any]], monitor: str
-    ) -> None:
-        self.folder, self.tokenizer, self.monitor = folder, tokenizer, monitor  # a key: validation_f1
-        self.best: dict[str, Any] | None = max(history, key=lambda record: record[monitor], default=None)
+    def __init__(self, run: RunContext) -> None:
+        self.folder, self.tokenizer, self.monitor = run.folder, run.tokenizer, run.monitor_key
+        self.best: dict[str, Any] | None = None
+
+    def on_fit_start(self, loop: FineTuneLoop) -> None:
+        self.best = best_record(loop.history, self.monitor)  # a resumed run's records so far
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
-        if self.best is not None and record[self.monitor] <= self.best[self.monitor]:
+        if best_record([self.best, record] if self.best else [record], self.monitor) is not record:
             return
         self.best = record
         self.folder.save_model(loop.accelerator.unwrap_model(loop.model), self.tokenizer)
@@ -58,8 +79,8 @@ class BestModelSaver(Callback):
 class Checkpointer(Callback):
     """Checkpoints after every epoch and every `every_steps` steps, and stops on a deferred signal."""
 
-    def __init__(self, folder: RunFolder, every_steps: int | None, stops: StopSignals) -> None:
-        self.folder, self.every_steps, self.stops = folder, every_steps, stops
+    def __init__(self, run: RunContext, every_steps: int | None = None) -> None:
+        self.folder, self.stops, self.every_steps = run.folder, run.stops, every_steps
 
     def on_step_end(self, loop: FineTuneLoop) -> None:
         if self.stops.requested is not None or (self.every_steps and loop.step % self.every_steps == 0):
@@ -80,10 +101,25 @@ class Checkpointer(Callback):
 
 
 class TrackerLog(Callback):
-    """Sends each evaluation record to Accelerate's trackers (TensorBoard, MLflow, ...) at its step."""
+    """Starts the `logger` group's trackers (given to Accelerate) with the resolved config as hyperparameters, and
+    sends them each evaluation record at its step. Does nothing in a run without trackers."""
+
+    def __init__(self, run: RunContext) -> None:
+        self.cfg = run.cfg
+
+    def on_fit_start(self, loop: FineTuneLoop) -> None:
+        if loop.accelerator.log_with:
+            tree = OmegaConf.to_container(self.cfg, resolve=True, enum_to_str=True)
+            hyperparameters = {
+                key: value if isinstance(value, (int, float, str, bool)) else str(value)
+                for key, value in flatten(tree).items()
+            }
+            loop.accelerator.init_trackers("mrpc", config=hyperparameters)  # the trackers are built: no name needed
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
-        loop.accelerator.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
+        if loop.accelerator.trackers:
+            loop.accelerator.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
 
     def on_train_end(self, loop: FineTuneLoop, error: BaseException | None) -> None:
-        loop.accelerator.end_training()
+        if loop.accelerator.trackers:
+            loop.accelerator.end_training()

@@ -13,25 +13,24 @@ import transformers
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
 from accelerate.utils import ProjectConfiguration, set_seed
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_model
 
+from mrpc.config.build import build
 from mrpc.config.checks import runs_on_cpu
-from mrpc.config.identity import flatten
 from mrpc.data.loaders import make_loader, tokenize
-from mrpc.data.metrics import metric_key
+from mrpc.data.metrics import best_record, metric_key
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
 from mrpc.data.task import load_task_data
 from mrpc.errors import Pruned
 from mrpc.runs.folder import RunFolder
 from mrpc.runs.predictions import Predictions
-from mrpc.runs.results import Status
-from mrpc.training.callbacks import BestModelSaver, Checkpointer, MetricsLog, TrackerLog
+from mrpc.runs.results import Outcome, Status
+from mrpc.training import model as model_builders
+from mrpc.training import optimizer as optimizer_builders
+from mrpc.training.callbacks import RunContext
 from mrpc.training.checkpoint import load_checkpoint
 from mrpc.training.loop import Callback, FineTuneLoop, optimizer_steps
-from mrpc.training.model import build_classifier, build_tokenizer
-from mrpc.training.optimizer import build_optimizer
 from mrpc.training.precision import resolve_precision
 from mrpc.training.signals import StopSignals
 from mrpc.training.stopwatch import Stopwatch
@@ -50,13 +49,15 @@ class Experiment:
         self.cfg, self.folder, self.stopwatch, self.stops = cfg, folder, stopwatch, stops
         self.accelerator = self._setup_device(cfg.device, cfg.logger)
         set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
-        self.tokenizer = build_tokenizer(cfg.model)
+        self.tokenizer = model_builders.build_tokenizer(cfg.model)
         self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
         self.monitor = self.labels.monitor(cfg.train.monitor)  # a name the data's labels can be scored by
         self.monitor_key = metric_key(VALIDATION, self.monitor)  # its key in the metrics records
         self.data_generator = self.train_loader.generator
-        self.model = build_classifier(cfg.model, self.labels.names)
-        self.optimizer = self._setup_optimizer(cfg.optimizer)
+        self.model = build(cfg.model, exclude=model_builders.NOT_ARGUMENTS, label_names=list(self.labels.names))
+        self.optimizer = optimizer_builders.build_optimizer(
+            cfg.optimizer, self.model, self.model.config.num_hidden_layers
+        )
         self.model, self.optimizer, self.train_loader, *eval_loaders = self.accelerator.prepare(
             self.model, self.optimizer, self.train_loader, *self.eval_loaders.values()
         )
@@ -65,11 +66,9 @@ class Experiment:
         _, total_steps = optimizer_steps(
             len(self.train_loader), cfg.train.gradient_accumulation_steps, cfg.train.epochs, cfg.train.max_steps
         )
-        self.scheduler = instantiate(cfg.scheduler, optimizer=self.optimizer, total_steps=total_steps)
+        self.scheduler = build(cfg.scheduler, optimizer=self.optimizer, total_steps=total_steps)
 
     def _setup_device(self, device: DictConfig, logger: DictConfig | None) -> Accelerator:
-        # Tracker files (TensorBoard events, MLflow artifacts) stay inside the run folder.
-        tracker_dir = self.folder.path / logger.log_with if logger else self.folder.path
         if device.num_threads:
             torch.set_num_threads(device.num_threads)
         on_cpu = runs_on_cpu(device)
@@ -83,24 +82,14 @@ class Experiment:
         return Accelerator(
             cpu=on_cpu,
             mixed_precision=ACCELERATE_PRECISION[self.precision.value],
-            log_with=logger.log_with if logger else None,
-            project_config=ProjectConfiguration(self.folder.path, logging_dir=tracker_dir),
+            log_with=self._setup_trackers(logger) or None,
+            project_config=ProjectConfiguration(self.folder.path),
         )
 
-    def _setup_trackers(self, logger: DictConfig | None) -> list[Callback]:
-        """Accelerate's experiment trackers, with the resolved config as hyperparameters."""
-        if not logger:
-            return []
-        if logger.log_with == "mlflow" and self.accelerator.is_main_process:
-            import mlflow  # Accelerate's MLflow tracker takes no URI: keep the store inside the run folder
-
-            mlflow.set_tracking_uri(logger.tracking_uri or f"sqlite:///{self.folder.path.absolute() / 'mlflow.db'}")
-        hyperparameters = {
-            key: value if isinstance(value, (int, float, str, bool)) else str(value)
-            for key, value in flatten(OmegaConf.to_container(self.cfg, resolve=True, enum_to_str=True)).items()
-        }
-        self.accelerator.init_trackers(logger.project_name, config=hyperparameters)
-        return [TrackerLog()]
+    def _setup_trackers(self, logger: DictConfig | None) -> list[Any]:
+        """The `logger` group's trackers (Accelerate's `GeneralTracker`s), each writing into `<run>/<its name>/`;
+        the `trackers` callback starts them and logs to them."""
+        return [build(node, logging_dir=self.folder.path / name) for name, node in (logger or {}).items()]
 
     def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
         """The reader `dataset` names (mrpc/data/task.py; sets `self.labels`), then tokenized splits and loaders."""
@@ -131,14 +120,6 @@ class Experiment:
         eval_loaders = {split: loader(split, train.eval_batch_size) for split in evaluated}
         return loader(TRAIN, train.batch_size, shuffle=True), eval_loaders
 
-    def _setup_search(self, search: DictConfig) -> list[Callback]:
-        """A search trial (the Optuna sweeper set `search.*`) reports to its trial, which may prune it."""
-        if search.trial_number is None:
-            return []
-        from mrpc.search.pruning import TrialReport  # optuna is an extra: imported only by a search's trials
-
-        return [TrialReport(search, self.accelerator.is_main_process, self.monitor_key)]
-
     def _tokenized_cache(self, dataset: DictConfig) -> Path | None:
         """datasets' cache folder (HF_DATASETS_CACHE) when dataset.cache_tokenized is on and it is writable."""
         if not dataset.cache_tokenized:
@@ -150,10 +131,6 @@ class Experiment:
             log.warning("Not caching tokenized data (dataset.cache_tokenized): %s", error)
             return None
         return folder
-
-    def _setup_optimizer(self, optimizer: DictConfig) -> torch.optim.Optimizer:
-        """The configured optimizer over parameter groups (mrpc/training/optimizer.py)."""
-        return build_optimizer(optimizer, self.model, self.model.config.num_hidden_layers)
 
     def make_loop(self, loop_class: type[FineTuneLoop] = FineTuneLoop) -> FineTuneLoop:
         """The training loop over this experiment's parts, without callbacks; `loop_class` lets
@@ -171,22 +148,14 @@ class Experiment:
             self.stopwatch,
         )
 
-    def run(self, checkpoint: Path | None = None) -> tuple[Status, dict[str, Any]]:
-        """Train (from `checkpoint` if given), evaluate and predict; returns how it ended and results.json's
-        fields. A pruned trial ends without predictions: its model is not one anybody will use."""
-        train = self.cfg.train
+    def run(self, checkpoint: Path | None = None) -> Outcome:
+        """Train (from `checkpoint` if given), evaluate and predict; returns how training ended and what it
+        measured. A pruned trial ends without predictions: its model is not one anybody will use."""
         loop = self.make_loop()
         if checkpoint:
             load_checkpoint(loop, checkpoint, self.folder)
             self.folder.reopen(loop.history)
-        best = BestModelSaver(self.folder, self.tokenizer, loop.history, self.monitor_key)
-        loop.callbacks = [
-            MetricsLog(self.folder),
-            best,
-            Checkpointer(self.folder, train.checkpoint_every_steps, self.stops),
-            *self._setup_trackers(self.cfg.logger),
-            *self._setup_search(self.cfg.search),
-        ]
+        loop.callbacks = self._setup_callbacks(self.cfg.callbacks)
         startup_seconds = self.stopwatch.elapsed()
         status = Status.COMPLETED
         with self.stops.deferred():
@@ -197,19 +166,26 @@ class Experiment:
                 status = Status.PRUNED
         if status == Status.COMPLETED:
             self._predict_with_best_model(loop)
-        return status, {
-            "final": loop.history[-1],
-            "best": best.best,
-            "best_epoch": best.best["epoch"],
-            "steps": loop.step,
-            "train_seconds": round(loop.train_seconds, 3),
-            "startup_seconds": round(startup_seconds, 3),
-            "torch_threads": torch.get_num_threads(),
-            "precision": self.precision.value,
-            "monitor": self.monitor,
-            "positive_label": self.labels.positive,
-            "train_examples_per_second": round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
-        }
+        best = best_record(loop.history, self.monitor_key)
+        return Outcome(
+            status=status,
+            best=best,
+            final=loop.history[-1],
+            best_epoch=best["epoch"],
+            steps=loop.step,
+            train_seconds=round(loop.train_seconds, 3),
+            startup_seconds=round(startup_seconds, 3),
+            train_examples_per_second=round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
+            torch_threads=torch.get_num_threads(),
+            precision=self.precision.value,
+            monitor=self.monitor,
+            positive_label=self.labels.positive,
+        )
+
+    def _setup_callbacks(self, callbacks: DictConfig) -> list[Callback]:
+        """The `callbacks` node's callbacks, in its order, each built with this run's context."""
+        run = RunContext(self.cfg, self.folder, self.tokenizer, self.stops, self.monitor_key)
+        return [build(node, run=run) for node in callbacks.values() if node is not None]
 
     def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
         """Reload the saved best weights, then write predictions and probabilities for validation and test."""

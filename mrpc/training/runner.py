@@ -18,7 +18,7 @@ from mrpc.config.checks import check_config, runs_on_cpu
 from mrpc.config.resume import Resume
 from mrpc.errors import Diverged, Interrupted, UserError
 from mrpc.runs.folder import Claim, RunFolder
-from mrpc.runs.results import Results, Status, status_of, validation_summary
+from mrpc.runs.results import Status, status_of, validation_summary
 from mrpc.training.signals import StopSignals
 from mrpc.training.stopwatch import Stopwatch
 
@@ -47,7 +47,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
                     Experiment,  # the heavy libraries load only once the config is sound
                 )
 
-                status, results = Experiment(cfg, folder, stopwatch, stops).run(claim.checkpoint)
+                outcome = Experiment(cfg, folder, stopwatch, stops).run(claim.checkpoint)
             except BaseException as error:
                 known = isinstance(error, (UserError, Diverged, Interrupted))
                 message = str(error) if known else traceback.format_exc()
@@ -56,18 +56,18 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             if not cfg.train.keep_checkpoint:
                 folder.delete_checkpoint()
             wall = round(stopwatch.elapsed(), 3)
-            folder.finish(status, **results, wall_seconds=wall)
+            folder.finish(outcome.status, outcome=outcome, wall_seconds=wall)
     if processes.is_main_process:
         log.info(
             "%s in %.0f s: best validation %s (epoch %s, by %s); run folder %s",
-            "Done" if status == Status.COMPLETED else "Pruned",
+            "Done" if outcome.status == Status.COMPLETED else "Pruned",
             wall,
-            validation_summary(results["best"]),
-            results["best_epoch"],
-            results["monitor"],
+            validation_summary(outcome.best),
+            outcome.best_epoch,
+            outcome.monitor,
             folder.path,
         )
-    return Results(status=status, **results).objective
+    return outcome.objective
 
 
 def _shared_run_dir(cfg: DictConfig, run_dir: Path, processes: PartialState) -> Path:
@@ -80,14 +80,14 @@ def _shared_run_dir(cfg: DictConfig, run_dir: Path, processes: PartialState) -> 
 
 def _claim_on_every_process(folder: RunFolder, cfg: DictConfig, overrides: list[str], processes: PartialState) -> Claim:
     """The main process decides (it alone writes); the others follow its decision, or its refusal."""
-    decision: Claim | str = Claim()
+    decision: Claim | UserError = Claim()
     if processes.is_main_process:
         try:
             decision = folder.claim(cfg, overrides)
         except UserError as error:
-            decision = str(error)
+            decision = error
     if processes.num_processes > 1:
         decision = broadcast_object_list([decision], from_process=0)[0]
-    if isinstance(decision, str):
-        raise UserError(decision)
+    if isinstance(decision, UserError):
+        raise decision
     return decision

@@ -8,9 +8,10 @@ from conftest import ROOT, compose_config
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
+from mrpc.config.build import build
 from mrpc.config.checks import check_config
 from mrpc.config.identity import CONTROL_KEYS
-from mrpc.training.model import build_classifier
+from mrpc.training.model import NOT_ARGUMENTS
 from mrpc.training.optimizer import build_optimizer
 from mrpc.training.schedule import warmup_steps_for
 
@@ -59,20 +60,21 @@ def test_a_preset_applies_after_the_groups_and_the_command_line_wins() -> None:
 
 
 def test_tiny_model_has_glue_label_names() -> None:
-    model = build_classifier(compose_config().model, ["not_equivalent", "equivalent"])
+    model = build(compose_config().model, exclude=NOT_ARGUMENTS, label_names=["not_equivalent", "equivalent"])
     assert model.config.id2label == {0: "not_equivalent", 1: "equivalent"}
     assert model.config.num_hidden_layers == 2
 
 
 def test_sweep_job_folder_names_leave_out_every_control_key() -> None:
     overrides = ["seed=3", "resume=true", "train.log_every_steps=5", "device.num_threads=1", "train.predict_test=false",
-                 "search.trial_number=4", "logger=mlflow", "logger.project_name=p"]  # fmt: skip
+                 "search.trial_number=4", "logger=mlflow", "logger.mlflow.experiment_name=p"]  # fmt: skip
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides, return_hydra_config=True)
     assert cfg.hydra.job.override_dirname == "seed=3"
     excluded = list(cfg.hydra.job.config.override_dirname.exclude_keys)
     # Every control key, and every key under a control group (Hydra matches whole keys only).
-    assert set(CONTROL_KEYS) <= set(excluded) and {"search.trial_number", "logger.project_name"} <= set(excluded)
+    assert set(CONTROL_KEYS) <= set(excluded)
+    assert {"search.trial_number", "logger.mlflow.experiment_name"} <= set(excluded)
 
 
 def test_struct_mode_rejects_unknown_keys_before_creating_a_folder(tmp_path: Path) -> None:

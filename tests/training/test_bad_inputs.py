@@ -88,6 +88,9 @@ CASES = {
     "weight decay < 0": (args("optimizer.weight_decay=-0.1"), "optimizer.weight_decay=-0.1 is invalid"),
     "unknown monitor": (args("train.monitor=loss"), "train.monitor='loss' is invalid: expected null or one of"),
     "unknown key added": (args("+train.foo=1"), "train.foo is not a setting of train; its settings are epochs"),
+    "optimizer keyword unknown": (args("+optimizer.amsgrd=true"), "optimizer.amsgrd: torch.optim.adamw.AdamW takes no"),
+    "callback keyword unknown": (args("+callbacks.checkpoint.every=3"), "callbacks.checkpoint.every: mrpc.training"),
+    "target not importable": (args("scheduler._target_=mrpc.nowhere.schedule"), "scheduler._target_=mrpc.nowhere"),
     "pairs without files": (args("dataset=pairs"), "dataset.train, dataset.validation must be given"),
     "pairs file missing": (
         args("dataset=pairs", "dataset.train=/no/train.csv", "dataset.validation=/no/dev.csv"),
@@ -153,6 +156,7 @@ def test_wrong_type_or_name_fails_at_composition(case: str) -> None:
     [
         (["seed=abc"], "Value 'abc' of type 'str' could not be converted to Integer"),
         (["optimizer.lr=0"], "optimizer.lr=0.0 is invalid"),
+        (["+optimizer.amsgrd=true"], "takes no argument 'amsgrd'"),  # after the heavy imports, in the builder
         # A reader's error after the heavy imports (data_dir's is the same path, tested in-process above).
         (["dataset=pairs", "dataset.train=train.csv", "dataset.validation=train.csv"], "train.csv:1: the header has"),
         (["hydra.run.dir=a-file/run"], "hydra.run.dir=a-file/run cannot be created"),

@@ -10,7 +10,7 @@ from accelerate import Accelerator
 from conftest import compose_config, read_jsonl
 
 from mrpc.errors import Diverged
-from mrpc.training import experiment, runner
+from mrpc.training import model, runner
 
 
 def loss_becomes_nan(model: torch.nn.Module, after: int) -> torch.nn.Module:
@@ -30,8 +30,8 @@ def loss_becomes_nan(model: torch.nn.Module, after: int) -> torch.nn.Module:
 
 
 def test_nan_loss_stops_the_run_as_diverged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    build = experiment.build_classifier
-    monkeypatch.setattr(experiment, "build_classifier", lambda *args: loss_becomes_nan(build(*args), after=8))
+    build = model.build_classifier  # the model group's _target_, wrapped
+    monkeypatch.setattr(model, "build_classifier", lambda **kwargs: loss_becomes_nan(build(**kwargs), after=8))
     cfg = compose_config(["train.log_every_steps=2"])
     with pytest.raises(Diverged, match="the training loss is nan at step 8"):
         runner.train(cfg, tmp_path, overrides=[])
@@ -68,3 +68,11 @@ def test_each_evaluation_is_one_line_of_the_job_log(tmp_path: Path, caplog: pyte
     for line, record in zip(lines, metrics, strict=True):
         assert line.startswith(f"epoch {record['epoch']:.2f}, step {record['step']}: train loss")
         assert f"validation accuracy {record['validation_accuracy']:.4f}, f1 {record['validation_f1']:.4f}" in line
+
+
+def test_the_callbacks_come_from_the_config(tmp_path: Path) -> None:
+    overrides = ["callbacks.checkpoint=null", "train.keep_checkpoint=true", "train.predict_test=false",
+                 "+callbacks.again._target_=mrpc.training.callbacks.MetricsLog"]  # fmt: skip
+    runner.train(compose_config(overrides), tmp_path, overrides=[])
+    assert [record["step"] for record in read_jsonl(tmp_path / "metrics.jsonl")] == [6, 6, 12, 12]  # logged twice
+    assert not (tmp_path / "checkpoints").exists()  # no checkpoint callback, so none written, even when kept

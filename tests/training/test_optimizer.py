@@ -3,14 +3,15 @@
 import pytest
 from conftest import compose_config
 
+from mrpc.config.build import build
 from mrpc.data.mrpc import LABELS
-from mrpc.training.model import build_classifier
+from mrpc.training.model import NOT_ARGUMENTS
 from mrpc.training.optimizer import depth, parameter_groups
 
 
 @pytest.fixture(scope="module")
 def model():
-    return build_classifier(compose_config([]).model, LABELS.names)  # the tiny BERT: 2 layers
+    return build(compose_config([]).model, exclude=NOT_ARGUMENTS, label_names=list(LABELS.names))  # a tiny BERT
 
 
 def test_layer_decay_scales_each_layer_below_the_head(model) -> None:
