@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from provenance import write_result
+
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {"a": "course loop", "b": "transformers.Trainer", "c": "this framework"}
 BATCH, LR, EPOCHS, SEED = 8, 5e-5, 3, 42
@@ -222,7 +224,7 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help=f"{EPOCHS} whole epochs (459 steps each), no warm-up")
     parser.add_argument("--variants", default="abc")
     parser.add_argument("--ours", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for (c)")
-    parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--output", type=Path, help="the JSON results file (default: benchmarks/results/)")
     parser.add_argument("--worker", choices=list(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -272,8 +274,7 @@ def main() -> None:
     for name in ("c_over_a", "c_over_b"):
         if name in summary:
             print(f"{name}: " + ", ".join(f"{k} {v:.2f}x" for k, v in summary[name].items()))
-    if args.output:
-        args.output.write_text(json.dumps(summary, indent=2) + "\n")
+    write_result("throughput", summary, args.output)
 
 
 if __name__ == "__main__":

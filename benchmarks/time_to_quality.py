@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -35,6 +34,7 @@ import time
 from pathlib import Path
 
 # The course's hyperparameters and loop, as the throughput benchmark (run from this folder) defines them.
+from provenance import cpu_name, write_result
 from throughput import BATCH, EPOCHS, LR, course_setup, data_and_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,16 +175,6 @@ def summarise(times: list[float | None]) -> dict:
     return {"seconds": statistics.mean(kept) if valid else None, "not_converged": failures, "valid": valid}
 
 
-def cpu_name() -> str:
-    import torch
-
-    name = platform.processor() or "unknown CPU"
-    with open("/proc/cpuinfo") as cpuinfo:  # Linux: the model name, which platform does not give
-        name = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), name)
-    return f"{name}, AMX {'yes' if torch.cpu._is_amx_tile_supported() else 'no'}, " \
-           f"AVX512-BF16 {'yes' if torch.cpu._is_avx512_bf16_supported() else 'no'}"  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", type=float, default=0.86, help="validation F1 to reach (the course loop's own)")
@@ -193,7 +183,7 @@ def main() -> None:
     parser.add_argument("--evals-per-epoch", type=int, default=4)
     parser.add_argument("--cap", type=float, default=1800, help="seconds after which a run has not converged")
     parser.add_argument("--ours", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for c and c'")
-    parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--output", type=Path, help="the JSON results file (default: benchmarks/results/)")
     parser.add_argument("--worker", choices=["a", "b"], help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--every", type=int, help=argparse.SUPPRESS)
@@ -225,10 +215,8 @@ def main() -> None:
         if {slow, "c"} <= set(results) and results[slow]["valid"] and results["c"]["valid"]:
             ratios[f"{slow}/c"] = results[slow]["seconds"] / results["c"]["seconds"]
             print(f"  {slow}/c: {ratios[f'{slow}/c']:.2f}x")
-    if args.output:
-        summary = {"cpu": cpu_name(), "target": args.target, "ours": args.ours, "results": results,
-                   "ratios": ratios, "runs": runs}  # fmt: skip
-        args.output.write_text(json.dumps(summary, indent=2) + "\n")
+    summary = {"target": args.target, "ours": args.ours, "results": results, "ratios": ratios, "runs": runs}
+    write_result("time_to_quality", summary, args.output)
 
 
 if __name__ == "__main__":
