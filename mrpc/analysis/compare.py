@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from mrpc.analysis.grouping import METRICS, Group, group_runs, varying_keys
-from mrpc.data.metrics import F1
-from mrpc.data.metrics import METRICS as SCORES
+from mrpc.analysis.grouping import COLUMNS, Group, group_runs, varying_keys
+from mrpc.data.metrics import F1, METRICS
 from mrpc.runs.reader import Run, find_runs
 from mrpc.runs.results import Status
 
@@ -33,12 +32,12 @@ def summarise(groups: list[Group], metric: str, baseline: Group | None = None) -
     rows = []
     for group in groups:
         row: dict[str, Any] = {**group.values, "status": _status(group), "n": len(group.completed)}
-        for name in METRICS:
+        for name in COLUMNS:
             row.update({f"{name}_{stat}": value for stat, value in _describe(group.samples(name)).items()})
         if baseline is not None:
             row.update(_against(group, baseline, metric))
         rows.append(row)
-    higher_is_better = METRICS[metric][1]
+    higher_is_better = COLUMNS[metric][1]
     rows.sort(key=lambda row: _sort_key(row[f"{metric}_mean"], higher_is_better))
     if rows and not math.isnan(rows[0][f"{metric}_mean"]):
         rows[0]["best"] = True
@@ -117,7 +116,7 @@ def render(rows: list[dict[str, Any]], keys: list[str], fmt: str, metric: str) -
 
 def _measured(rows: list[dict[str, Any]], metric: str) -> list[str]:
     """The metrics some row has a value of (F1 for two labels, macro F1 for more), and the sorting one."""
-    return [name for name in METRICS if name == metric or any(not math.isnan(row[f"{name}_mean"]) for row in rows)]
+    return [name for name in COLUMNS if name == metric or any(not math.isnan(row[f"{name}_mean"]) for row in rows)]
 
 
 def default_metric(runs: list[Run]) -> str:
@@ -161,7 +160,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m mrpc.compare", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, help="run folders, multirun folders or parents such as outputs/")
     parser.add_argument(
-        "--metric", choices=list(METRICS), help="sort by this metric (default: the runs' train.monitor, F1 unless set)"
+        "--metric", choices=list(COLUMNS), help="sort by this metric (default: the runs' train.monitor, F1 unless set)"
     )
     parser.add_argument("--group-by", nargs="+", metavar="KEY", help="config keys that define a configuration")
     parser.add_argument("--ignore", nargs="+", default=[], metavar="KEY", help="config keys to leave out of grouping")
@@ -208,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         from mrpc.analysis.plots import plot_all  # matplotlib is only imported when plots are asked for
 
-        score = metric if metric in SCORES else default_metric(runs)  # a score has learning curves
+        score = metric if metric in METRICS else default_metric(runs)  # a score has learning curves
         for path in plot_all(groups, keys, metric, score, args.plot):
             print(f"wrote {path}", file=sys.stderr)
     unfinished = [run for run in runs if not run.status.ended_as_planned]

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from mrpc.config.identity import REPLICATE_KEYS, is_control
-from mrpc.data.metrics import METRICS as SCORES
-from mrpc.data.metrics import metric_key
+from mrpc.data.metrics import METRICS, metric_key
 from mrpc.data.splits import VALIDATION
 from mrpc.runs.reader import Run
 from mrpc.runs.results import Status
@@ -26,9 +25,10 @@ def _best(name: str) -> Callable[[Run], float]:
     return lambda run: run.results.best.get(metric_key(VALIDATION, name), math.nan)
 
 
-# Column name -> (value read from a completed run, whether higher is better).
-METRICS: dict[str, tuple[Callable[[Run], float], bool]] = {
-    **{name: (_best(name), metric.higher_is_better) for name, metric in SCORES.items()},
+# What compare reports per configuration: column name -> (value read from a completed run, whether higher is
+# better). The task's metrics (mrpc/data/metrics.py), then figures of the run itself.
+COLUMNS: dict[str, tuple[Callable[[Run], float], bool]] = {
+    **{name: (_best(name), metric.higher_is_better) for name, metric in METRICS.items()},
     "best_epoch": (lambda run: run.results.best_epoch, False),
     "train_seconds": (lambda run: run.results.train_seconds, False),
     "examples_per_s": (lambda run: run.results.train_examples_per_second, True),
@@ -47,7 +47,7 @@ class Group:
         return [run for run in self.runs if run.status == Status.COMPLETED]
 
     def samples(self, metric: str) -> np.ndarray:
-        read, _ = METRICS[metric]
+        read, _ = COLUMNS[metric]
         return np.array([read(run) for run in self.completed], dtype=float)
 
     def label(self) -> str:

@@ -1,10 +1,9 @@
 """The data of a task, whatever its source: the `dataset` config group's reader returns a `TaskData`.
 
-Each option of the group names its reader in `_target_` (mrpc/data/mrpc.py, data_pairs.py,
-data_glue.py); the reader's arguments are the option's own keys. The keys every option shares
-(`DatasetConfig`: length, limits, batching) are the loaders' business, not the reader's. A reader
-of your own is a function that returns a `TaskData`, named in a dataset YAML of your own (README:
-"Your own data").
+Each option of the group names its reader in `_target_` (mrpc/data/mrpc.py, pairs.py, glue.py);
+the reader's arguments are the option's own keys. The keys every option shares (`DatasetConfig`:
+length, limits, batching) are the loaders' business, not the reader's. A reader of your own is a
+function that returns a `TaskData`, named in a dataset YAML of your own (docs/data.md).
 """
 
 from __future__ import annotations
