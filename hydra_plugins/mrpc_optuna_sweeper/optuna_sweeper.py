@@ -10,7 +10,7 @@ through the configured launcher (basic, joblib, submitit/SLURM), each in its own
 tells the study how each ended, read from the folder's results.json: completed (its objective),
 pruned or failed. Each job reports its monitored validation metric (`train.monitor`: F1 by default)
 to its trial in the study's storage and stops when the pruner says so (mrpc/search/pruning.py); the
-sweeper passes the study and trial as `search.*`.
+sweeper passes the study and trial as `trial.*`.
 
 The study lives in its storage: a SQLite file in the sweep folder by default, or any SQLAlchemy URL
 (PostgreSQL, MySQL) that sweepers on many machines share. Running the same command again continues
@@ -164,9 +164,9 @@ class OptunaSweeper(Sweeper):
         sampled = [f"{key}={value}" for key, value in trial.params.items()]
         given = {override.split("=", 1)[0].lstrip("+~") for override in fixed}
         search = [
-            f"search.storage='{self.storage_url}'",
-            f"search.study_name='{self.study_name}'",
-            f"search.trial_number={trial.number}",
+            f"trial.storage='{self.storage_url}'",
+            f"trial.study_name='{self.study_name}'",
+            f"trial.number={trial.number}",
             f"++callbacks.trial_report._target_={TRIAL_REPORT}",  # the trial's side of pruning
             *([] if "resume" in given else ["resume=true"]),
         ]

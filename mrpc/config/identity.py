@@ -14,13 +14,14 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-# A key, or a group whose every key is a control (`logger` covers `logger.project_name`).
+# A key, or a group whose every key is a control (`logger` covers `logger.mlflow.experiment_name`). Callbacks
+# observe a run (logs, saved models, checkpoints, trackers): a change to training itself belongs in the train node.
 CONTROL_KEYS = (
     "resume",
     "overwrite",
     "sweep",
     "hparams_search",
-    "search",
+    "trial",
     "logger",
     "callbacks",
     "train.log_every_steps",
@@ -43,8 +44,10 @@ MOVED_MODULES = {
     "mrpc.data_glue": "mrpc.data.glue",
     "mrpc.schedule": "mrpc.training.schedule",
 }
-# Keys added to the config since, with the value an older config had implicitly.
+# Keys added to the config since, with the value an older config had implicitly; and keys an older config has
+# that today's does not (`search.*` became `trial.*`, a control key either way).
 ADDED_KEYS = {"model._target_": "mrpc.training.model.build_classifier"}
+REMOVED_KEYS = ("search.",)
 
 
 def is_control(key: str) -> bool:
@@ -65,11 +68,11 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def as_today(flat: dict[str, Any]) -> dict[str, Any]:
     """A flattened config as today's code writes it: `_target_`s renamed (MOVED_MODULES), keys added since filled
-    in (ADDED_KEYS). A config of today is returned as it is."""
+    in (ADDED_KEYS), keys since removed dropped (REMOVED_KEYS). A config of today is returned as it is."""
     if not flat:  # no config at all (a run killed before Hydra wrote one): nothing to fill in
         return flat
-    renamed = {key: _moved(value) if key.endswith("_target_") else value for key, value in flat.items()}
-    return {**ADDED_KEYS, **renamed}
+    kept = {key: value for key, value in flat.items() if not key.startswith(REMOVED_KEYS)}
+    return {**ADDED_KEYS, **{key: _moved(value) if key.endswith("_target_") else value for key, value in kept.items()}}
 
 
 def _moved(target: Any) -> Any:

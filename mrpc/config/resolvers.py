@@ -30,7 +30,7 @@ def job_dirname(overrides: str, limit: int = 200) -> str:
 
 def control_override_keys(_root_: DictConfig) -> list[str]:
     """Hydra's `exclude_keys` matches whole keys: each control key, and every key under a control group
-    (`search` -> `search.trial_number`), so that no override of one names a job's folder."""
+    (`trial` -> `trial.number`), so that no override of one names a job's folder."""
     keys = []
     for key in CONTROL_KEYS:
         keys.append(key)

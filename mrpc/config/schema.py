@@ -79,12 +79,13 @@ class TrainConfig:
 
 
 @dataclass
-class SearchConfig:
-    """Set by the Optuna sweeper for each trial of `hparams_search=optuna` (mrpc/search/pruning.py), never by hand."""
+class TrialConfig:
+    """Which Optuna trial this run is: set by the sweeper for each trial of a search (mrpc/search/pruning.py),
+    never by hand; all null outside a search."""
 
     storage: str | None = setting()
     study_name: str | None = setting()
-    trial_number: int | None = setting()
+    number: int | None = setting()
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Config:
     overwrite: bool = setting()
     resume: Any = setting(RESUME)  # null, true/false or a folder (mrpc/config/resume.py): OmegaConf has no Union
     train: TrainConfig = field(default_factory=TrainConfig)
-    search: SearchConfig = field(default_factory=SearchConfig)
+    trial: TrialConfig = field(default_factory=TrialConfig)
     # The groups: each option types itself with its group's schema (below), as the optimizers differ.
     dataset: Any = MISSING
     model: Any = MISSING

@@ -3,7 +3,7 @@
 The job talks to the study's storage (a SQLite file, or a database server for trials on many
 machines), never to the sweeper's memory, so pruning works wherever the launcher runs the job:
 in-process, in a joblib worker, on a SLURM node. The sweeper (hydra_plugins/mrpc_optuna_sweeper)
-names the study and trial in the `search.*` control keys and keeps the pruner's config in the study
+names the study and trial in the `trial.*` control keys and keeps the pruner's config in the study
 itself (user attribute `pruner`), so every trial, on every machine, prunes by the same rule.
 """
 
@@ -37,15 +37,15 @@ def progress_step(epoch: float) -> int:
     return round(epoch * 100)
 
 
-def open_trial(search: DictConfig) -> optuna.trial.Trial:
-    """The running trial `search.trial_number` of study `search.study_name` in `search.storage`."""
+def open_trial(trial: DictConfig) -> optuna.trial.Trial:
+    """The running trial `trial.number` of study `trial.study_name` in `trial.storage`."""
     import optuna
 
-    storage = optuna.storages.get_storage(search.storage)
-    study = optuna.load_study(study_name=search.study_name, storage=storage)
+    storage = optuna.storages.get_storage(trial.storage)
+    study = optuna.load_study(study_name=trial.study_name, storage=storage)
     study.pruner = build(OmegaConf.create(study.user_attrs.get(PRUNER_ATTR) or NO_PRUNER))
-    study_id = storage.get_study_id_from_name(search.study_name)
-    return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, search.trial_number))
+    study_id = storage.get_study_id_from_name(trial.study_name)
+    return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, trial.number))
 
 
 class TrialReport(Callback):
@@ -57,15 +57,15 @@ class TrialReport(Callback):
     """
 
     def __init__(self, run: RunContext) -> None:
-        self.search, self.monitor = run.cfg.search, run.monitor_key  # the record's key: validation_f1
+        self.config, self.monitor = run.cfg.trial, run.monitor_key  # the record's key: validation_f1
         self.trial: optuna.trial.Trial | None = None
 
     def on_fit_start(self, loop: FineTuneLoop) -> None:
-        if self.search.trial_number is not None and loop.accelerator.is_main_process:
-            self.trial = open_trial(self.search)
+        if self.config.number is not None and loop.accelerator.is_main_process:
+            self.trial = open_trial(self.config)
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
-        if self.search.trial_number is None:
+        if self.config.number is None:
             return
         prune = False
         if self.trial is not None:

@@ -67,14 +67,14 @@ def test_tiny_model_has_glue_label_names() -> None:
 
 def test_sweep_job_folder_names_leave_out_every_control_key() -> None:
     overrides = ["seed=3", "resume=true", "train.log_every_steps=5", "device.num_threads=1", "train.predict_test=false",
-                 "search.trial_number=4", "logger=mlflow", "logger.mlflow.experiment_name=p"]  # fmt: skip
+                 "trial.number=4", "logger=mlflow", "logger.mlflow.experiment_name=p"]  # fmt: skip
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("config", overrides=overrides, return_hydra_config=True)
     assert cfg.hydra.job.override_dirname == "seed=3"
     excluded = list(cfg.hydra.job.config.override_dirname.exclude_keys)
     # Every control key, and every key under a control group (Hydra matches whole keys only).
     assert set(CONTROL_KEYS) <= set(excluded)
-    assert {"search.trial_number", "logger.mlflow.experiment_name"} <= set(excluded)
+    assert {"trial.number", "logger.mlflow.experiment_name"} <= set(excluded)
 
 
 def test_struct_mode_rejects_unknown_keys_before_creating_a_folder(tmp_path: Path) -> None:

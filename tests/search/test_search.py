@@ -126,7 +126,7 @@ def test_a_trial_reports_each_evaluation_and_stops_when_pruned(tmp_path: Path) -
         PRUNER_ATTR, {"_target_": "optuna.pruners.ThresholdPruner", "lower": 1.01, "n_warmup_steps": 60}
     )
     trial = study.ask()
-    search = [f"search.storage={storage}", "search.study_name=s", f"search.trial_number={trial.number}"]
+    search = [f"trial.storage={storage}", "trial.study_name=s", f"trial.number={trial.number}"]
     search.append("+callbacks.trial_report._target_=mrpc.search.pruning.TrialReport")  # as the sweeper adds it
     cfg = compose_config(
         ["train.eval_every_steps=3", "train.checkpoint_every_steps=3", "train.keep_checkpoint=true", *search]
