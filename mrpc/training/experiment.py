@@ -189,7 +189,10 @@ class Experiment:
 
     def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
         """Reload the saved best weights, then write predictions and probabilities for validation and test."""
-        load_model(self.accelerator.unwrap_model(self.model), self.folder.model_weights)
+        if self.folder.model_weights.exists():
+            load_model(self.accelerator.unwrap_model(self.model), self.folder.model_weights)
+        else:  # a run without the best_model callback saved none
+            log.warning("No best model was saved (callbacks.best_model): predicting with the final one")
         names = list(self.labels.names)
         for split in self.predicted:
             outputs = {name: values.numpy() for name, values in loop.predict(self.eval_loaders[split]).items()}

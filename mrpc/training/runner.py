@@ -43,9 +43,8 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             if claim.completed is not None:
                 return claim.completed.objective
             try:
-                from mrpc.training.experiment import (
-                    Experiment,  # the heavy libraries load only once the config is sound
-                )
+                # The heavy libraries load only once the config is sound and the folder claimed.
+                from mrpc.training.experiment import Experiment
 
                 outcome = Experiment(cfg, folder, stopwatch, stops).run(claim.checkpoint)
             except BaseException as error:

@@ -71,8 +71,9 @@ def test_each_evaluation_is_one_line_of_the_job_log(tmp_path: Path, caplog: pyte
 
 
 def test_the_callbacks_come_from_the_config(tmp_path: Path) -> None:
-    overrides = ["callbacks.checkpoint=null", "train.keep_checkpoint=true", "train.predict_test=false",
+    overrides = ["callbacks.checkpoint=null", "callbacks.best_model=null", "train.keep_checkpoint=true",
                  "+callbacks.again._target_=mrpc.training.callbacks.MetricsLog"]  # fmt: skip
     runner.train(compose_config(overrides), tmp_path, overrides=[])
     assert [record["step"] for record in read_jsonl(tmp_path / "metrics.jsonl")] == [6, 6, 12, 12]  # logged twice
     assert not (tmp_path / "checkpoints").exists()  # no checkpoint callback, so none written, even when kept
+    assert not (tmp_path / "model").exists() and (tmp_path / "predictions" / "test.tsv").exists()  # the final model
