@@ -14,8 +14,8 @@ position in its file, from 0.
 from __future__ import annotations
 
 import csv
-import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,32 +24,48 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from mrpc.data.labels import Labels
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
-from mrpc.data.task import INDEX, LABEL, TEXT_A, TEXT_B, UNLABELED, TaskData, read_utf8
+from mrpc.data.task import INDEX, LABEL, TEXT_A, TEXT_B, UNLABELED, TaskData
 from mrpc.errors import UserError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}  # .json: one object per line
 
 
 @dataclass
-class _File:
-    """One file's data rows as (line number, {column: value}), and whether its columns come from a header."""
+class PairsFile:
+    """Data rows of one file as (line number, {column: value}), and whether its columns come from a header."""
 
     path: Path
     rows: list[tuple[int, dict[str, Any]]]
     has_header: bool
 
-    def value(self, line: int, row: dict[str, Any], column: str, key: str) -> Any:
-        """The row's value in `column` (config key `dataset.<key>`), or a message naming the file and line."""
+    def value(self, line: int, row: dict[str, Any], column: str, option: str, text: bool = True) -> Any:
+        """The row's value in `column` (set by `option`, e.g. dataset.text_a), or a message naming the file and line."""
         if column not in row:
             where = f"{self.path}:1: the header" if self.has_header else f"{self.path}:{line}: the line"
             raise UserError(
-                f"{where} has no column {column!r} (dataset.{key}); its columns are {list(row)}. "
-                f"Set dataset.{key} to the column that holds it."
+                f"{where} has no column {column!r} ({option}); its columns are {list(row)}. "
+                f"Set {option} to the column that holds it."
             )
         value = row[column]
-        if key != "label" and not isinstance(value, str):
+        if text and not isinstance(value, str):
             raise UserError(f"{self.path}:{line}: {column!r} is {json.dumps(value)}, expected a text.")
         return value
+
+
+def file_format(path: Path, format: str | None, option: str, format_option: str = "dataset.format") -> str:
+    """csv, tsv or jsonl: `format` if given (by `format_option`), else from the extension of `path` (`option`)."""
+    if not path.is_file():
+        raise UserError(f"{option}={path} is not a file.")
+    kind = format or FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise UserError(f"{path}: cannot tell its format from {path.suffix!r}; set {format_option}=csv, tsv or jsonl.")
+    return kind
+
+
+def iter_rows(path: Path, kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The file's data rows, one at a time (a file of any size streams), each with its line number."""
+    lines = _utf8_lines(path)
+    return _jsonl_rows(path, lines) if kind == "jsonl" else _table_rows(path, lines, kind)
 
 
 def read_pairs(
@@ -73,27 +89,34 @@ def read_pairs(
     return TaskData(DatasetDict(splits), labels)
 
 
-def _read(path: Path, split: str, format: str | None) -> _File:
-    if not path.is_file():
-        raise UserError(f"dataset.{split}={path} is not a file.")
-    kind = format or FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise UserError(f"{path}: cannot tell its format from {path.suffix!r}; set dataset.format=csv, tsv or jsonl.")
-    text = read_utf8(path)
-    file = _read_jsonl(path, text) if kind == "jsonl" else _read_table(path, text, kind)
+def _read(path: Path, split: str, format: str | None) -> PairsFile:
+    kind = file_format(path, format, f"dataset.{split}")
+    file = PairsFile(path, list(iter_rows(path, kind)), has_header=kind != "jsonl")
     if not file.rows:
         raise UserError(f"{path} has no data rows.")
     return file
 
 
-def _read_table(path: Path, text: str, kind: str) -> _File:
+def _utf8_lines(path: Path) -> Iterator[str]:
+    """The file's lines, decoded one by one, so that bytes that are not UTF-8 stop with their line number."""
+    with open(path, "rb") as file:
+        for number, raw in enumerate(file, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise UserError(
+                    f"{path}:{number}: bytes that are not UTF-8 ({error.reason}); save the file as UTF-8."
+                ) from None
+            yield line.removeprefix("\ufeff") if number == 1 else line  # a byte-order mark is dropped
+
+
+def _table_rows(path: Path, lines: Iterator[str], kind: str) -> Iterator[tuple[int, dict[str, Any]]]:
     # TSV has no quoting (a text holds no tab); CSV quotes as spreadsheets write it.
     quoting = csv.QUOTE_NONE if kind == "tsv" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if kind == "tsv" else ",", quoting=quoting)
+    reader = csv.reader(lines, delimiter="\t" if kind == "tsv" else ",", quoting=quoting)
     header = next((fields for fields in reader if fields), None)
     if header is None:
         raise UserError(f"{path} is empty; expected a header line and data rows.")
-    rows = []
     for fields in reader:
         if not fields:
             continue
@@ -101,13 +124,11 @@ def _read_table(path: Path, text: str, kind: str) -> _File:
             raise UserError(
                 f"{path}:{reader.line_num}: {len(fields)} fields, but the header has {len(header)} ({header})."
             )
-        rows.append((reader.line_num, dict(zip(header, fields, strict=True))))
-    return _File(path, rows, has_header=True)
+        yield reader.line_num, dict(zip(header, fields, strict=True))
 
 
-def _read_jsonl(path: Path, text: str) -> _File:
-    rows = []
-    for line, content in enumerate(text.splitlines(), start=1):
+def _jsonl_rows(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line, content in enumerate(lines, start=1):
         if not content.strip():
             continue
         try:
@@ -119,13 +140,12 @@ def _read_jsonl(path: Path, text: str) -> _File:
             ) from None
         if not isinstance(row, dict):
             raise UserError(f"{path}:{line}: a JSON {type(row).__name__}, expected an object {{column: value}}.")
-        rows.append((line, row))
-    return _File(path, rows, has_header=False)
+        yield line, row
 
 
-def _names_in(file: _File, column: str) -> list[str]:
+def _names_in(file: PairsFile, column: str) -> list[str]:
     """The training file's distinct labels, sorted: numerically when every one is an integer."""
-    values = {_label_text(file.value(line, row, column, "label")) for line, row in file.rows}
+    values = {_label_text(file.value(line, row, column, "dataset.label", text=False)) for line, row in file.rows}
     if len(values) < 2:
         raise UserError(
             f"{file.path}: every row has the label {values.pop()!r} (column {column!r}); a classifier needs two "
@@ -136,17 +156,17 @@ def _names_in(file: _File, column: str) -> list[str]:
     return sorted(values)
 
 
-def _dataset(file: _File, split: str, columns: dict[str, str | None], labels: Labels, explicit: bool) -> Dataset:
+def _dataset(file: PairsFile, split: str, columns: dict[str, str | None], labels: Labels, explicit: bool) -> Dataset:
     """The common columns (mrpc/data/task.py); training and validation need labels, a test file may have none."""
     labeled = split != TEST or columns["label"] in file.rows[0][1]
     texts = {TEXT_A: "text_a", **({TEXT_B: "text_b"} if columns["text_b"] else {})}  # ours -> config key
     data: dict[str, list] = {name: [] for name in [*texts, LABEL, INDEX]}
     for position, (line, row) in enumerate(file.rows):
         for name, key in texts.items():
-            data[name].append(file.value(line, row, columns[key], key))
+            data[name].append(file.value(line, row, columns[key], f"dataset.{key}"))
         label = UNLABELED
         if labeled:
-            raw = file.value(line, row, columns["label"], "label")
+            raw = file.value(line, row, columns["label"], "dataset.label", text=False)
             label = _label_index(raw, labels, explicit, f"{file.path}:{line}")
         data[LABEL].append(label)
         data[INDEX].append(position)
