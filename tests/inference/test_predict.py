@@ -1,0 +1,138 @@
+"""`python -m mrpc.predict`: a finished tiny run applied to new files, streamed, averaged, and refused with one
+message where the input or the runs are wrong."""
+
+import csv
+import json
+import shutil
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DATA, ROOT, compose_config
+
+from mrpc.errors import Interrupted
+from mrpc.inference import predict
+from mrpc.runs.predictions import read_probabilities
+from mrpc.training import runner
+
+MRPC_COLUMNS = ["--text-a", "#1 String", "--text-b", "#2 String"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("run")
+    (folder / ".hydra").mkdir()
+    runner.train(compose_config(["train.predict_test=false"]), folder, overrides=[])
+    return folder
+
+
+def mrpc_rows(path: Path, rows: int) -> Path:
+    """The first `rows` pairs of MRPC's dev.tsv (the tiny run's validation split), repeated as needed."""
+    lines = (DATA / "dev.tsv").read_text(encoding="utf-8-sig").splitlines()
+    data = [lines[1 + i % (len(lines) - 1)] for i in range(rows)]
+    path.write_text("\n".join([lines[0], *data]) + "\n")
+    return path
+
+
+def test_predictions_match_the_runs_own_validation_probabilities(tiny_run: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.csv"
+    source = mrpc_rows(tmp_path / "dev.tsv", 24)  # limit_eval=24: the rows the run itself predicted
+    assert predict.main([str(tiny_run), "--input", str(source), "--output", str(output), *MRPC_COLUMNS]) == 0
+    with open(output) as file:
+        rows = list(csv.DictReader(file))
+    own = read_probabilities(tiny_run / "predictions" / "validation_probabilities.tsv")
+    assert [int(row["index"]) for row in rows] == own.index.tolist()
+    ours = np.array([[float(row[name]) for name in own.label_names] for row in rows])
+    assert np.allclose(ours, own.probabilities, atol=1e-5)
+    assert [row["label"] for row in rows] == [own.label_names[i] for i in own.probabilities.argmax(1)]
+
+
+def test_a_large_file_streams_in_flat_memory_and_keeps_its_ids(tiny_run: Path, tmp_path: Path) -> None:
+    members = predict.load_members([tiny_run])
+
+    def peak_bytes(rows: int) -> int:
+        source = mrpc_rows(tmp_path / f"in-{rows}.tsv", rows)
+        tracemalloc.start()
+        count = predict.predict_file(members, source, tmp_path / f"out-{rows}.jsonl", "#1 String", "#2 String",
+                                     id_column="#1 ID", chunk_rows=200, batch_size=50)  # fmt: skip
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert count == rows
+        return peak
+
+    small, large = peak_bytes(1000), peak_bytes(5000)  # 5 and 25 chunks
+    assert large < 1.3 * small, (small, large)  # a list of every row would grow 5x
+    written = [json.loads(line) for line in (tmp_path / "out-5000.jsonl").read_text().splitlines()]
+    first_ids = [line.split("\t")[1] for line in (tmp_path / "in-5000.tsv").read_text().splitlines()[1:4]]
+    assert [str(row["#1 ID"]) for row in written[:3]] == first_ids and len(written) == 5000
+
+
+def test_several_runs_vote_by_their_mean_probability(tiny_run: Path, tmp_path: Path) -> None:
+    other = tmp_path / "seed-7"
+    other.mkdir()
+    (other / ".hydra").mkdir()
+    runner.train(compose_config(["train.predict_test=false", "seed=7"]), other, overrides=[])
+    source = mrpc_rows(tmp_path / "dev.tsv", 24)
+    outputs = {}
+    for name, runs in {"a": [tiny_run], "b": [other], "ab": [tiny_run, other]}.items():
+        outputs[name] = tmp_path / f"{name}.tsv"
+        predict.main([*map(str, runs), "--input", str(source), "--output", str(outputs[name]), *MRPC_COLUMNS])
+    table = {name: np.loadtxt(path, delimiter="\t", skiprows=1, usecols=(2, 3)) for name, path in outputs.items()}
+    assert np.allclose(table["ab"], (table["a"] + table["b"]) / 2, atol=1e-6)
+
+
+def test_a_stopped_prediction_leaves_no_file_under_its_name(tiny_run: Path, tmp_path: Path, monkeypatch) -> None:
+    members = predict.load_members([tiny_run])
+    calls = 0
+
+    def stopped_on_the_second_chunk(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Interrupted(15, "while predicting")
+        return real(*args, **kwargs)
+
+    real = predict.probabilities
+    monkeypatch.setattr(predict, "probabilities", stopped_on_the_second_chunk)
+    with pytest.raises(Interrupted):
+        predict.predict_file(members, mrpc_rows(tmp_path / "in.tsv", 100), tmp_path / "out.csv", "#1 String",
+                             "#2 String", chunk_rows=40)  # fmt: skip
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.tsv"]  # neither the output nor a temporary
+
+
+def other_task(tiny_run: Path, tmp: Path) -> list[str]:
+    """A copy of the run whose model predicts other labels."""
+    copy = shutil.copytree(tiny_run, tmp / "other-task")
+    config = json.loads((copy / "model" / "config.json").read_text())
+    config["id2label"] = {"0": "different", "1": "same"}
+    (copy / "model" / "config.json").write_text(json.dumps(config))
+    return [str(tiny_run), str(copy)]
+
+
+BAD = {  # (runs, output) -> the message
+    "no model in the folder": (lambda run, tmp: ([ROOT / "tests" / "fixtures" / "legacy_runs"], tmp / "out.csv"),
+                               "no completed run with a saved model"),
+    "runs of other tasks": (lambda run, tmp: (other_task(run, tmp), tmp / "out.csv"), "only runs of the same task"),
+    "output exists": (lambda run, tmp: ([run], tmp / "dev.tsv"), "exists; choose another --output, or pass"),
+    "output folder missing": (lambda run, tmp: ([run], tmp / "no" / "out.csv"), "is not a folder this process can"),
+    "output format unknown": (lambda run, tmp: ([run], tmp / "out.txt"), "name it .csv, .tsv or .jsonl"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_runs_or_output_are_one_message_and_exit_2(case: str, tiny_run: Path, tmp_path: Path, capsys) -> None:
+    setup, expected = BAD[case]
+    source = mrpc_rows(tmp_path / "dev.tsv", 4)
+    runs, output = setup(tiny_run, tmp_path)
+    before = sorted(tmp_path.rglob("*"))
+    assert predict.main([*map(str, runs), "--input", str(source), "--output", str(output), *MRPC_COLUMNS]) == 2
+    assert expected in capsys.readouterr().err
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written, nothing replaced
+
+
+def test_an_input_without_the_runs_columns_names_the_option(tiny_run: Path, tmp_path: Path, capsys) -> None:
+    source = mrpc_rows(tmp_path / "dev.tsv", 4)  # MRPC's own header: no sentence1 column
+    assert predict.main([str(tiny_run), "--input", str(source), "--output", str(tmp_path / "out.csv")]) == 2
+    assert f"{source}:1: the header has no column 'sentence1' (--text-a)" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
