@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from mrpc.config.build import build
 from mrpc.config.schema import DatasetConfig
 from mrpc.data.labels import Labels
+from mrpc.data.splits import TEST, TRAIN, VALIDATION
 from mrpc.errors import UserError
 
 if TYPE_CHECKING:
@@ -35,9 +36,15 @@ class TaskData:
 
 
 def load_task_data(dataset: DictConfig) -> TaskData:
-    """Call the reader that `dataset._target_` names with the option's own keys (not the loaders')."""
+    """Call the reader that `dataset._target_` names with the option's own keys (not the loaders'), and keep the
+    first `dataset.limit_train` / `limit_eval` examples of each split where those are set."""
     loaders_keys = [field.name for field in dataclasses.fields(DatasetConfig) if field.name != "_target_"]
-    return build(dataset, exclude=loaders_keys)
+    task = build(dataset, exclude=loaders_keys)
+    limits = {TRAIN: dataset.limit_train, VALIDATION: dataset.limit_eval, TEST: dataset.limit_eval}
+    for split, data in task.splits.items():
+        if limits[split]:
+            task.splits[split] = data.select(range(min(limits[split], len(data))))
+    return task
 
 
 def read_utf8(path: Path) -> str:

@@ -95,10 +95,6 @@ class Experiment:
         """The reader `dataset` names (mrpc/data/task.py; sets `self.labels`), then tokenized splits and loaders."""
         task = load_task_data(dataset)
         self.labels, splits = task.labels, task.splits
-        limits = {TRAIN: dataset.limit_train, VALIDATION: dataset.limit_eval, TEST: dataset.limit_eval}
-        for split in splits:
-            if limits[split]:
-                splits[split] = splits[split].select(range(min(limits[split], len(splits[split]))))
         splits = tokenize(splits, self.tokenizer, dataset.max_length, self._tokenized_cache(dataset))
 
         def loader(split: str, batch_size: int, shuffle: bool = False) -> Any:
