@@ -20,6 +20,7 @@ import csv
 import io
 import itertools
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -37,6 +38,7 @@ from mrpc.errors import Interrupted, UserError
 from mrpc.runs import layout
 from mrpc.runs.reader import find_runs
 from mrpc.runs.results import Status
+from mrpc.training.precision import native_bf16
 from mrpc.training.signals import StopSignals
 
 transformers.utils.logging.disable_progress_bar()  # loading a model is quick: no bar for it
@@ -53,10 +55,12 @@ class Member:
     label_names: tuple[str, ...]
     text_a: str  # the columns the run was trained on: the defaults for the input file
     text_b: str | None
+    bf16: bool = False  # predict under bf16 autocast (--precision bf16)
 
 
-def load_members(paths: list[Path]) -> list[Member]:
-    """The completed runs at or below `paths` that saved a model; they must share their label names."""
+def load_members(paths: list[Path], precision: str = "fp32") -> list[Member]:
+    """The completed runs at or below `paths` that saved a model, set to predict in `precision` (PRECISIONS);
+    they must share their label names."""
     runs = [run for run in find_runs(paths) if run.status == Status.COMPLETED and run.results.members is None]
     members = [_load(run.path) for run in runs if (run.path / layout.MODEL / layout.MODEL_WEIGHTS).exists()]
     if not members:
@@ -64,6 +68,8 @@ def load_members(paths: list[Path]) -> list[Member]:
             f"no completed run with a saved model ({layout.MODEL}/) at or below {', '.join(map(str, paths))}: "
             "a run that crashed before saving, or a checkpoint alone, cannot predict"
         )
+    for member in members:
+        _set_precision(member, precision)
     first = members[0]
     for member in members[1:]:
         if member.label_names != first.label_names:
@@ -90,6 +96,33 @@ def _load(run: Path) -> Member:
     )
 
 
+PRECISIONS = ("fp32", "bf16", "int8", "auto")  # auto: as device.precision=auto chooses on this CPU
+
+
+def _set_precision(member: Member, precision: str) -> None:
+    if precision == "auto":
+        precision = "bf16" if native_bf16(on_cpu=True) else "fp32"
+    if precision == "bf16":
+        if not native_bf16(on_cpu=True):
+            raise UserError("--precision bf16 is emulated on this CPU (no AMX-BF16 or AVX512-BF16): use fp32 or int8")
+        member.bf16 = True
+    elif precision == "int8":
+        member.model = _int8(member.model)
+
+
+def _int8(model: PreTrainedModel) -> PreTrainedModel:
+    """int8 weights and dynamically quantized int8 activations in every linear layer, by torchao: PyTorch's own
+    quantization library, which `torch.ao.quantization.quantize_dynamic` is deprecated in favour of."""
+    for noisy in ("torchao", "torch.utils._pytree"):  # CUDA kernels it cannot load here; a deprecation of torch's
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+    except ImportError:
+        raise UserError('--precision int8 needs torchao: pip install -e ".[inference]"') from None
+    quantize_(model, Int8DynamicActivationInt8WeightConfig())
+    return model
+
+
 @torch.inference_mode()
 def probabilities(member: Member, texts_a: list[str], texts_b: list[str] | None, batch_size: int) -> np.ndarray:
     """Each example's class probabilities: batches of similar length (longest first), in the input's order."""
@@ -101,7 +134,9 @@ def probabilities(member: Member, texts_a: list[str], texts_b: list[str] | None,
         batch = member.tokenizer.pad(
             [{key: values[index] for key, values in encoded.items()} for index in indices], return_tensors="pt"
         )
-        result[indices] = member.model(**batch).logits.float().softmax(-1).numpy()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=member.bf16):
+            logits = member.model(**batch).logits
+        result[indices] = logits.float().softmax(-1).numpy()
     return result
 
 
@@ -188,11 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--id-column", help="a column to copy into the output instead of the row's index")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--chunk-rows", type=int, default=1024, help="rows held in memory at once")
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help="which is faster: docs/inference.md")
     args = parser.parse_args(argv)
     try:
         with StopSignals():  # SIGTERM raises Interrupted: the temporary output is removed on the way out
             _check_output(args.output, args.overwrite)
-            members = load_members(args.runs)
+            members = load_members(args.runs, args.precision)
             count = predict_file(members, args.input, args.output, args.text_a, args.text_b, args.id_column,
                                  args.format, args.batch_size, args.chunk_rows)  # fmt: skip
     except (UserError, FileNotFoundError) as error:

@@ -15,6 +15,7 @@ from mrpc.errors import Interrupted
 from mrpc.inference import predict
 from mrpc.runs.predictions import read_probabilities
 from mrpc.training import runner
+from mrpc.training.precision import native_bf16
 
 MRPC_COLUMNS = ["--text-a", "#1 String", "--text-b", "#2 String"]
 
@@ -136,3 +137,17 @@ def test_an_input_without_the_runs_columns_names_the_option(tiny_run: Path, tmp_
     assert predict.main([str(tiny_run), "--input", str(source), "--output", str(tmp_path / "out.csv")]) == 2
     assert f"{source}:1: the header has no column 'sentence1' (--text-a)" in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_other_precisions_predict_close_to_fp32(precision: str, tiny_run: Path, tmp_path: Path, capsys) -> None:
+    source = mrpc_rows(tmp_path / "dev.tsv", 24)
+    outputs = {name: tmp_path / f"{name}.tsv" for name in ("fp32", precision)}
+    codes = [predict.main([str(tiny_run), "--input", str(source), "--output", str(path), *MRPC_COLUMNS,
+                           "--precision", name]) for name, path in outputs.items()]  # fmt: skip
+    if precision == "bf16" and not native_bf16(on_cpu=True):  # then it is refused, not emulated
+        assert codes == [0, 2] and "--precision bf16 is emulated on this CPU" in capsys.readouterr().err
+        return
+    assert codes == [0, 0]
+    fp32, other = (np.loadtxt(path, delimiter="\t", skiprows=1, usecols=(2, 3)) for path in outputs.values())
+    assert np.abs(other - fp32).max() < 0.02

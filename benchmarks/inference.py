@@ -1,0 +1,80 @@
+"""Prediction speed and quality of a finished run: `python benchmarks/inference.py RUN [--repeats 3]`.
+
+Times `pipeline("text-classification")` at batch 32 (the Hugging Face way) against `mrpc.predict`'s path
+(length-sorted batches of 64) in fp32, bf16 autocast (where the CPU has it natively) and torchao int8,
+plus `torch.ao.quantization.quantize_dynamic` int8 for reference (deprecated in favour of torchao): examples/s
+over MRPC's 1,725 test pairs (median of the repeats, after one untimed batch), and each variant's validation
+accuracy and F1 over MRPC's 408 validation pairs. Train the run first, e.g. `python run.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from provenance import write_result
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "mrpc"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a completed run's folder (its model/)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--output", type=Path, help="the JSON results file (default: benchmarks/results/)")
+    args = parser.parse_args()
+    from transformers import pipeline
+
+    from mrpc.data.metrics import score
+    from mrpc.data.mrpc import read_glue_tsv
+    from mrpc.inference.predict import load_members, probabilities
+    from mrpc.training.precision import native_bf16
+
+    test = read_glue_tsv(DATA / "test.tsv", labeled=False)
+    validation = read_glue_tsv(DATA / "dev.tsv", labeled=True)
+    pairs = (list(test["sentence1"]), list(test["sentence2"]))
+    gold = np.array(list(validation["label"]))
+
+    def measure(predict) -> dict:
+        predict(pairs[0][:32], pairs[1][:32])  # untimed: first-call allocations
+        seconds = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            predict(*pairs)
+            seconds.append(time.perf_counter() - started)
+        predicted = predict(list(validation["sentence1"]), list(validation["sentence2"]))
+        return {"examples_per_s": len(pairs[0]) / statistics.median(seconds), **score(predicted, gold, 2, 1)}
+
+    classify = pipeline("text-classification", model=str(args.run / "model"), device="cpu")
+    label_ids = classify.model.config.label2id
+    results = {"pipeline, batch 32": measure(lambda a, b: np.array([
+        label_ids[out["label"]] for out in classify([{"text": x, "text_pair": y} for x, y in zip(a, b, strict=True)],
+                                                     batch_size=32)]))}  # fmt: skip
+    precisions = ["fp32", *(["bf16"] if native_bf16(on_cpu=True) else []), "int8"]
+    for precision in precisions:
+        (member,) = load_members([args.run], precision)
+        results[f"mrpc.predict, {precision}"] = measure(lambda a, b, m=member: probabilities(m, a, b, 64).argmax(1))
+    (member,) = load_members([args.run])
+    with warnings.catch_warnings():  # its deprecation warning: the reason it is only a reference here
+        warnings.simplefilter("ignore")
+        member.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(member.model), {torch.nn.Linear})
+    results["quantize_dynamic int8 (reference)"] = measure(lambda a, b: probabilities(member, a, b, 64).argmax(1))
+
+    baseline = results["pipeline, batch 32"]
+    for name, values in results.items():
+        values["over_pipeline"] = values["examples_per_s"] / baseline["examples_per_s"]
+        print(f"{name:36} {values['examples_per_s']:7.1f} examples/s ({values['over_pipeline']:.2f}x)  "
+              f"validation accuracy {values['accuracy']:.4f}, f1 {values['f1']:.4f}")  # fmt: skip
+    write_result("inference", {"run": str(args.run.resolve()), "repeats": args.repeats, "results": results},
+                 args.output)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
