@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import transformers
 from omegaconf import OmegaConf
+from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from mrpc.data.pairs import FORMATS, PairsFile, file_format, iter_rows
@@ -157,7 +158,7 @@ def predict_file(
     rows = iter_rows(source, kind)
     names = members[0].label_names
     written = 0
-    with _replaced_at_end(target) as output:
+    with _replaced_at_end(target) as output, tqdm(unit=" rows", disable=None) as progress:  # a bar on a terminal only
         writer = _Writer(output, FORMATS.get(target.suffix.lower(), "csv"), [id_column or "index", "label", *names])
         while chunk := list(itertools.islice(rows, chunk_rows)):
             file = PairsFile(source, chunk, has_header=kind != "jsonl")
@@ -170,8 +171,9 @@ def predict_file(
             for identifier, row in zip(ids, votes, strict=True):
                 writer.write([identifier, names[int(row.argmax())], *(float(p) for p in row)])
             written += len(chunk)
-    if written == 0:
-        raise UserError(f"{source} has no data rows.")  # the empty output was not kept
+            progress.update(len(chunk))
+        if written == 0:  # raised inside the block: the empty output is not kept
+            raise UserError(f"{source} has no data rows.")
     return written
 
 

@@ -118,13 +118,14 @@ BAD = {  # (runs, output) -> the message
     "output exists": (lambda run, tmp: ([run], tmp / "dev.tsv"), "exists; choose another --output, or pass"),
     "output folder missing": (lambda run, tmp: ([run], tmp / "no" / "out.csv"), "is not a folder this process can"),
     "output format unknown": (lambda run, tmp: ([run], tmp / "out.txt"), "name it .csv, .tsv or .jsonl"),
+    "input without rows": (lambda run, tmp: ([run], tmp / "out.csv"), "has no data rows"),
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("case", list(BAD))
 def test_bad_runs_or_output_are_one_message_and_exit_2(case: str, tiny_run: Path, tmp_path: Path, capsys) -> None:
     setup, expected = BAD[case]
-    source = mrpc_rows(tmp_path / "dev.tsv", 4)
+    source = mrpc_rows(tmp_path / "dev.tsv", 0 if case == "input without rows" else 4)
     runs, output = setup(tiny_run, tmp_path)
     before = sorted(tmp_path.rglob("*"))
     assert predict.main([*map(str, runs), "--input", str(source), "--output", str(output), *MRPC_COLUMNS]) == 2
