@@ -156,7 +156,6 @@ def test_wrong_type_or_name_fails_at_composition(case: str) -> None:
     [
         (["seed=abc"], "Value 'abc' of type 'str' could not be converted to Integer"),
         (["optimizer.lr=0"], "optimizer.lr=0.0 is invalid"),
-        (["+optimizer.amsgrd=true"], "takes no argument 'amsgrd'"),  # after the heavy imports, in the builder
         # A reader's error after the heavy imports (data_dir's is the same path, tested in-process above).
         (["dataset=pairs", "dataset.train=train.csv", "dataset.validation=train.csv"], "train.csv:1: the header has"),
         (["hydra.run.dir=a-file/run"], "hydra.run.dir=a-file/run cannot be created"),
