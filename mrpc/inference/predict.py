@@ -20,7 +20,6 @@ import csv
 import io
 import itertools
 import json
-import logging
 import os
 import sys
 import tempfile
@@ -97,7 +96,8 @@ def _load(run: Path) -> Member:
     )
 
 
-PRECISIONS = ("fp32", "bf16", "int8", "auto")  # auto: as device.precision=auto chooses on this CPU
+# auto: as device.precision=auto chooses. No int8: docs/inference.md says what it was measured to do.
+PRECISIONS = ("fp32", "bf16", "auto")
 
 
 def _set_precision(member: Member, precision: str) -> None:
@@ -105,23 +105,8 @@ def _set_precision(member: Member, precision: str) -> None:
         precision = "bf16" if native_bf16(on_cpu=True) else "fp32"
     if precision == "bf16":
         if not native_bf16(on_cpu=True):
-            raise UserError("--precision bf16 is emulated on this CPU (no AMX-BF16 or AVX512-BF16): use fp32 or int8")
+            raise UserError("--precision bf16 is emulated on this CPU (no AMX-BF16 or AVX512-BF16): use fp32")
         member.bf16 = True
-    elif precision == "int8":
-        member.model = _int8(member.model)
-
-
-def _int8(model: PreTrainedModel) -> PreTrainedModel:
-    """int8 weights and dynamically quantized int8 activations in every linear layer, by torchao: PyTorch's own
-    quantization library, which `torch.ao.quantization.quantize_dynamic` is deprecated in favour of."""
-    for noisy in ("torchao", "torch.utils._pytree"):  # CUDA kernels it cannot load here; a deprecation of torch's
-        logging.getLogger(noisy).setLevel(logging.ERROR)
-    try:
-        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
-    except ImportError:
-        raise UserError('--precision int8 needs torchao: pip install -e ".[inference]"') from None
-    quantize_(model, Int8DynamicActivationInt8WeightConfig())
-    return model
 
 
 @torch.inference_mode()

@@ -140,7 +140,7 @@ def test_an_input_without_the_runs_columns_names_the_option(tiny_run: Path, tmp_
     assert not (tmp_path / "out.csv").exists()
 
 
-@pytest.mark.parametrize("precision", ["bf16", "int8"])
+@pytest.mark.parametrize("precision", ["bf16"])
 def test_other_precisions_predict_close_to_fp32(precision: str, tiny_run: Path, tmp_path: Path, capsys) -> None:
     source = mrpc_rows(tmp_path / "dev.tsv", 24)
     outputs = {name: tmp_path / f"{name}.tsv" for name in ("fp32", precision)}
