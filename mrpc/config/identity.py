@@ -25,6 +25,8 @@ CONTROL_KEYS = (
     "logger",
     "callbacks",
     "train.log_every_steps",
+    "train.progress_bar",
+    "train.progress_every_seconds",
     "train.checkpoint_every_steps",
     "train.keep_checkpoint",
     "train.predict_test",

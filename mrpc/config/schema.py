@@ -38,6 +38,7 @@ FRACTION = Range(lambda value: 0 <= value <= 1, "between 0 and 1")
 FACTOR_OR_NULL = Range(lambda value: value is None or 0 < value <= 1, "null or in (0, 1]")
 METRIC_OR_NULL = Range(lambda value: value in (None, *METRICS), f"null or one of {', '.join(METRICS)}")
 RESUME = Range(lambda value: value is None or isinstance(value, (bool, str)), "null, true, false or a folder")
+AUTO_OR_BOOL = Range(lambda value: value in ("auto", True, False), "auto, true or false")
 BETAS = Range(lambda value: len(value) == 2 and all(0 <= beta < 1 for beta in value), "two numbers in [0, 1)")
 
 
@@ -72,6 +73,8 @@ class TrainConfig:
     eval_every_steps: int | None = setting(POSITIVE_OR_NULL)
     eval_train: bool = setting()
     log_every_steps: int = setting(POSITIVE)
+    progress_bar: Any = setting(AUTO_OR_BOOL)  # auto, true or false: OmegaConf has no Union of str and bool
+    progress_every_seconds: float = setting(NOT_NEGATIVE)
     predict_test: bool = setting()
     monitor: str | None = setting(METRIC_OR_NULL)
     checkpoint_every_steps: int | None = setting(POSITIVE_OR_NULL)

@@ -22,12 +22,13 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from mrpc.config.schema import TrainConfig
 from mrpc.data.metrics import metric_key
 from mrpc.data.splits import TRAIN, VALIDATION
 from mrpc.errors import Diverged
+from mrpc.training.progress import Progress
 from mrpc.training.stopwatch import Stopwatch
 
 
@@ -107,25 +108,27 @@ class FineTuneLoop:
         return self.stopwatch.seconds("train") - self.stopwatch.seconds("evaluate")
 
     def fit(self) -> list[dict[str, Any]]:
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not self.accelerator.is_main_process)
+        progress = Progress(self.settings.progress_bar, self.settings.progress_every_seconds, self.total_steps,
+                            self.step, shown=self.accelerator.is_main_process)  # fmt: skip
         error: BaseException | None = None
         try:
             for callback in self.callbacks:
                 callback.on_fit_start(self)
-            with self.stopwatch.phase("train"):
+            # Log lines (evaluations, warnings) go through tqdm.write: never onto the bar's line.
+            with self.stopwatch.phase("train"), logging_redirect_tqdm():
                 while self.epoch < self.settings.epochs and self.step < self.total_steps:
-                    bar.set_description(f"epoch {self.epoch + 1}/{self.settings.epochs}")
-                    self._train_epoch(bar)
+                    progress.epoch(self.epoch + 1, self.settings.epochs)
+                    self._train_epoch(progress)
         except BaseException as raised:
             error = raised
             raise
         finally:
-            bar.close()
+            progress.close()
             for callback in self.callbacks:
                 callback.on_train_end(self, error)
         return self.history
 
-    def _train_epoch(self, bar: tqdm) -> None:
+    def _train_epoch(self, progress: Progress) -> None:
         self.model.train()
         self.epoch_generator_state = self.data_generator.get_state()
         already_done = self.batch_in_epoch  # > 0 only when resuming mid-epoch
@@ -135,9 +138,9 @@ class FineTuneLoop:
             self.train_step(window)
             self.batch_in_epoch += len(window)
             self.step += 1
-            bar.update()
+            progress.step(sum(len(batch["labels"]) for batch in window) * self.accelerator.num_processes)
             if self.step % self.settings.log_every_steps == 0:
-                bar.set_postfix(loss=f"{self._check_finite(self._mean_loss()):.4f}", lr=f"{self.lr:.2e}")
+                progress.loss_and_lr(self._check_finite(self._mean_loss()), self.lr)
             if self.settings.eval_every_steps and self.step % self.settings.eval_every_steps == 0:
                 self._evaluate_all()
             for callback in self.callbacks:
