@@ -37,10 +37,27 @@ def summarise(groups: list[Group], metric: str, baseline: Group | None = None) -
         if baseline is not None:
             row.update(_against(group, baseline, metric))
         rows.append(row)
-    higher_is_better = COLUMNS[metric][1]
+    higher_is_better = COLUMNS[metric].higher_is_better
     rows.sort(key=lambda row: _sort_key(row[f"{metric}_mean"], higher_is_better))
     if rows and not math.isnan(rows[0][f"{metric}_mean"]):
         rows[0]["best"] = True
+    return rows
+
+
+def per_run(runs: list[Run], keys: list[str]) -> list[dict[str, Any]]:
+    """One row per run, as pandas users get from `study.trials_dataframe()`: its folder, status, trial number
+    (a search's), the varying keys and seed, and each figure (NaN where the run did not complete)."""
+    trials = any(run.config.get("trial.number") is not None for run in runs)
+    rows = []
+    for run in runs:
+        row: dict[str, Any] = {"run": str(run.path), "status": run.status.value}
+        if trials:
+            row["trial"] = run.config.get("trial.number")
+        row.update({key: run.config.get(key) for key in [*keys, "seed"]})
+        for name, column in COLUMNS.items():
+            value = column.read(run) if run.status == Status.COMPLETED else None
+            row[name] = math.nan if value is None else value  # an ensemble has no training seconds
+        rows.append(row)
     return rows
 
 
@@ -90,17 +107,28 @@ def _same(value: Any, wanted: str) -> bool:
         return str(value) == wanted
 
 
-def render(rows: list[dict[str, Any]], keys: list[str], fmt: str, metric: str) -> str:
-    if fmt == "json":
-        return json.dumps(rows, indent=2, default=str) + "\n"
-    if fmt == "csv":
+def render(rows: list[dict[str, Any]], keys: list[str], fmt: str, metric: str, runs: bool = False) -> str:
+    """`rows` of `summarise` (or, with `runs`, of `per_run`) as a table, Markdown, CSV or JSON. CSV and JSON
+    carry every number of the metrics some row measured, a missing one as an empty cell or `null`."""
+    shown = _measured(rows, metric, runs)
+    if fmt in ("csv", "json"):
+        unmeasured = {name for name in COLUMNS if name not in shown}
+        rows = [{field: _plain(value) for field, value in row.items() if _column_of(field) not in unmeasured}
+                for row in rows]  # fmt: skip
+        if fmt == "json":
+            return json.dumps(rows, indent=2, default=str, allow_nan=False) + "\n"
         buffer = io.StringIO()
-        fields = list(dict.fromkeys(field for row in rows for field in row))
-        writer = csv.DictWriter(buffer, fieldnames=fields)
+        writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(field for row in rows for field in row)))
         writer.writeheader()
         writer.writerows(rows)
         return buffer.getvalue()
-    shown = _measured(rows, metric)
+    if runs:
+        header = ["run", *(field for field in rows[0] if field not in ("run", *COLUMNS)), *shown]
+        table = [header]
+        for row in rows:
+            cells = ["-" if row[field] is None else str(row[field]) for field in header[: len(header) - len(shown)]]
+            table.append(cells + [_number(row[name], COLUMNS[name].digits) for name in shown])
+        return _markdown(table) if fmt == "markdown" else _aligned(table)
     header = ["", *keys, "n", *(f"{name} mean ± std [min, max]" for name in shown), "status"]
     if rows and "diff" in rows[0]:
         header += [f"{metric} diff", "p (Welch)"]
@@ -109,14 +137,29 @@ def render(rows: list[dict[str, Any]], keys: list[str], fmt: str, metric: str) -
         cells = ["*" if row.get("best") else "", *(str(row[key]) for key in keys), str(row["n"])]
         cells += [_cell(row, name) for name in shown] + [row["status"]]
         if "diff" in row:
-            cells += [_number(row["diff"], signed=True), _number(row["p_value"])]
+            cells += [_number(row["diff"], COLUMNS[metric].digits, signed=True), _number(row["p_value"], 4)]
         table.append(cells)
     return _markdown(table) if fmt == "markdown" else _aligned(table)
 
 
-def _measured(rows: list[dict[str, Any]], metric: str) -> list[str]:
-    """The metrics some row has a value of (F1 for two labels, macro F1 for more), and the sorting one."""
-    return [name for name in COLUMNS if name == metric or any(not math.isnan(row[f"{name}_mean"]) for row in rows)]
+def _measured(rows: list[dict[str, Any]], metric: str, runs: bool = False) -> list[str]:
+    """The figures some row has a value of (F1 for two labels, macro F1 for more), and the sorting one."""
+    field = "{}" if runs else "{}_mean"
+    return [name for name in COLUMNS
+            if name == metric or any(not math.isnan(row[field.format(name)]) for row in rows)]  # fmt: skip
+
+
+def _column_of(field: str) -> str:
+    """The COLUMNS name a field of a row belongs to (`f1_mean` -> `f1`), or the field itself."""
+    for stat in ("_mean", "_std", "_min", "_max"):
+        if field.endswith(stat) and field.removesuffix(stat) in COLUMNS:
+            return field.removesuffix(stat)
+    return field
+
+
+def _plain(value: Any) -> Any:
+    """NaN as None: JSON's null, CSV's empty cell (bare NaN is not JSON)."""
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def default_metric(runs: list[Run]) -> str:
@@ -130,17 +173,18 @@ def default_metric(runs: list[Run]) -> str:
 def _cell(row: dict[str, Any], name: str) -> str:
     if math.isnan(row[f"{name}_mean"]):
         return "-"
+    digits = COLUMNS[name].digits
     return (
-        f"{_number(row[f'{name}_mean'])} ± {_number(row[f'{name}_std'])} "
-        f"[{_number(row[f'{name}_min'])}, {_number(row[f'{name}_max'])}]"
+        f"{_number(row[f'{name}_mean'], digits)} ± {_number(row[f'{name}_std'], digits)} "
+        f"[{_number(row[f'{name}_min'], digits)}, {_number(row[f'{name}_max'], digits)}]"
     )
 
 
-def _number(value: float, signed: bool = False) -> str:
+def _number(value: float | None, digits: int, signed: bool = False) -> str:
+    """With the column's digits, the same in every cell of it; `-` for a missing value."""
     if value is None or math.isnan(value):
         return "-"
-    text = f"{value:+.4f}" if signed else f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
-    return text
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
 def _aligned(table: list[list[str]]) -> str:
@@ -166,6 +210,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ignore", nargs="+", default=[], metavar="KEY", help="config keys to leave out of grouping")
     parser.add_argument("--baseline", metavar="KEY=VALUE", help="compare every configuration with this one")
     parser.add_argument("--format", default="table", choices=["table", "markdown", "csv", "json"])
+    parser.add_argument("--per-run", action="store_true", help="one row per run instead of per configuration")
     parser.add_argument("--output", type=Path, help="write the table to this file instead of standard output")
     parser.add_argument("--plot", type=Path, metavar="DIR", help="write PNG plots into this folder")
     return parser.parse_args(argv)
@@ -195,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     groups = group_runs(runs, keys)
     baseline = find_baseline(groups, args.baseline) if args.baseline else None
     metric = args.metric or default_metric(runs)
-    rows = summarise(groups, metric, baseline)
-    text = render(rows, keys, args.format, metric)
+    if args.per_run:
+        text = render(per_run(runs, keys), keys, args.format, metric, runs=True)
+    else:
+        text = render(summarise(groups, metric, baseline), keys, args.format, metric)
     if args.output:
         args.output.write_text(text)
     else:

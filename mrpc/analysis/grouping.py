@@ -25,13 +25,21 @@ def _best(name: str) -> Callable[[Run], float]:
     return lambda run: run.results.best.get(metric_key(VALIDATION, name), math.nan)
 
 
-# What compare reports per configuration: column name -> (value read from a completed run, whether higher is
-# better). The task's metrics (mrpc/data/metrics.py), then figures of the run itself.
-COLUMNS: dict[str, tuple[Callable[[Run], float], bool]] = {
-    **{name: (_best(name), metric.higher_is_better) for name, metric in METRICS.items()},
-    "best_epoch": (lambda run: run.results.best_epoch, False),
-    "train_seconds": (lambda run: run.results.train_seconds, False),
-    "examples_per_s": (lambda run: run.results.train_examples_per_second, True),
+@dataclass(frozen=True)
+class Column:
+    """A figure compare reports: how it is read from a completed run, its direction, the digits it is shown with."""
+
+    read: Callable[[Run], float]
+    higher_is_better: bool
+    digits: int
+
+
+# The task's metrics (mrpc/data/metrics.py), then figures of the run itself.
+COLUMNS: dict[str, Column] = {
+    **{name: Column(_best(name), metric.higher_is_better, 4) for name, metric in METRICS.items()},
+    "best_epoch": Column(lambda run: run.results.best_epoch, False, 2),
+    "train_seconds": Column(lambda run: run.results.train_seconds, False, 1),
+    "examples_per_s": Column(lambda run: run.results.train_examples_per_second, True, 1),
 }
 
 
@@ -47,7 +55,7 @@ class Group:
         return [run for run in self.runs if run.status == Status.COMPLETED]
 
     def samples(self, metric: str) -> np.ndarray:
-        read, _ = COLUMNS[metric]
+        read = COLUMNS[metric].read
         return np.array([read(run) for run in self.completed], dtype=float)
 
     def label(self) -> str:

@@ -86,7 +86,7 @@ def plot_against(groups: list[Group], key: str, others: list[str], metric: str, 
         axis.set_xscale("log")
         axis.minorticks_off()
     axis.set_xticks(values, [f"{v:g}" for v in values])  # label exactly the swept values
-    higher = "higher" if COLUMNS[metric][1] else "lower"
+    higher = "higher" if COLUMNS[metric].higher_is_better else "lower"
     axis.set(title=f"{metric} against {key} (mean ± 1 std; dots: seeds)", xlabel=key)
     axis.set_ylabel(f"{metric} ({higher} is better)")
     axis.grid(alpha=0.3, which="both")

@@ -53,6 +53,10 @@ def sweep(tmp_path: Path) -> Path:
     return tmp_path / "sweep"
 
 
+def strict(constant: str) -> None:
+    pytest.fail(f"{constant} is not JSON")
+
+
 def run_compare(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
     code = compare.main([str(a) for a in args])
     captured = capsys.readouterr()
@@ -62,8 +66,9 @@ def run_compare(*args: str, capsys: pytest.CaptureFixture) -> tuple[int, str, st
 def test_groups_by_the_varying_key_with_seed_as_replicates(sweep: Path, capsys: pytest.CaptureFixture) -> None:
     code, out, err = run_compare(sweep, "--format", "json", capsys=capsys)
     assert code == 0
-    rows = json.loads(out)
+    rows = json.loads(out, parse_constant=strict)
     assert [row["optimizer.lr"] for row in rows] == [5e-5, 2e-5, 1e-3]  # best F1 first, unfinished last
+    assert not any(field.startswith("macro_f1") for row in rows for field in row)  # not measured for two labels
     best, second, unfinished = rows
     assert best["best"] is True and "best" not in second
     assert best["n"] == 3 and best["f1_mean"] == pytest.approx(0.87)
@@ -71,7 +76,7 @@ def test_groups_by_the_varying_key_with_seed_as_replicates(sweep: Path, capsys: 
     assert (best["f1_min"], best["f1_max"]) == (0.86, 0.88)
     assert second["accuracy_mean"] == pytest.approx(0.77)
     assert second["train_seconds_mean"] == pytest.approx(102.0)
-    assert unfinished["n"] == 0 and math.isnan(unfinished["f1_mean"])
+    assert unfinished["n"] == 0 and unfinished["f1_mean"] is None  # JSON's null
     # "running" in its results.json, but no process holds the folder's lock: it crashed.
     assert unfinished["status"] == "1 crashed, 1 failed"
     assert "failed:" in err and "crashed:" in err and "8 runs in 3 configurations; 2 not completed" in err
@@ -145,7 +150,7 @@ def test_baseline_difference_and_welch_test(sweep: Path, capsys: pytest.CaptureF
     df = (var_a + var_b) ** 2 / (var_a**2 / 2 + var_b**2 / 2)
     assert rows[5e-5]["p_value"] == pytest.approx(2 * student_t.sf(t, df))
     assert rows[5e-5]["beyond_noise"] is True  # p = 0.032
-    assert rows[2e-5]["diff"] == 0.0 and math.isnan(rows[2e-5]["p_value"])
+    assert rows[2e-5]["diff"] == 0.0 and rows[2e-5]["p_value"] is None
 
 
 def test_group_by_and_ignore(sweep: Path, capsys: pytest.CaptureFixture) -> None:
@@ -171,3 +176,16 @@ def test_no_runs_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert code == 2 and "no run folders" in err
     code, _, err = run_compare(tmp_path / "missing", capsys=capsys)
     assert code == 2 and "does not exist" in err
+
+
+def test_per_run_rows_for_pandas(sweep: Path, capsys: pytest.CaptureFixture) -> None:
+    _, out, _ = run_compare(sweep, "--per-run", "--format", "json", capsys=capsys)
+    rows = json.loads(out, parse_constant=strict)
+    assert len(rows) == 8 and {row["status"] for row in rows} == {"completed", "failed", "crashed"}
+    completed = [row for row in rows if row["status"] == "completed"]
+    expected = {(lr, seed) for lr in (2e-5, 5e-5) for seed in (1, 2, 3)}
+    assert {(row["optimizer.lr"], row["seed"]) for row in completed} == expected
+    assert all(0 < row["f1"] < 1 and row["train_seconds"] > 0 for row in completed)
+    assert all(row["f1"] is None for row in rows if row["status"] != "completed")
+    _, table, _ = run_compare(sweep, "--per-run", capsys=capsys)
+    assert table.splitlines()[0].split()[:4] == ["run", "status", "optimizer.lr", "seed"]
