@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
@@ -60,3 +61,15 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def run_folders(root: Path) -> list[Path]:
     return sorted(path.parent for path in root.rglob("results.json"))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished tiny run, trained once for the tests that only read one (predict, evaluate)."""
+    from mrpc.training import runner
+
+    folder = tmp_path_factory.mktemp("runs") / "run"
+    (folder / ".hydra").mkdir(parents=True)
+    overrides = ["train.predict_test=false"]
+    runner.train(compose_config(overrides), folder, overrides=[*TINY, *overrides])  # as the CLI records them
+    return folder

@@ -4,20 +4,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TINY, compose_config
 
 from mrpc.inference import evaluate
-from mrpc.training import runner
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("runs") / "run"
-    folder.mkdir()
-    (folder / ".hydra").mkdir()
-    overrides = ["train.predict_test=false"]
-    runner.train(compose_config(overrides), folder, overrides=[*TINY, *overrides])  # as the CLI records them
-    return folder
 
 
 def test_its_own_validation_split_scores_as_the_run_did(tiny_run: Path, tmp_path: Path, capsys) -> None:

@@ -20,14 +20,6 @@ from mrpc.training.precision import native_bf16
 MRPC_COLUMNS = ["--text-a", "#1 String", "--text-b", "#2 String"]
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("run")
-    (folder / ".hydra").mkdir()
-    runner.train(compose_config(["train.predict_test=false"]), folder, overrides=[])
-    return folder
-
-
 def mrpc_rows(path: Path, rows: int) -> Path:
     """The first `rows` pairs of MRPC's dev.tsv (the tiny run's validation split), repeated as needed."""
     lines = (DATA / "dev.tsv").read_text(encoding="utf-8-sig").splitlines()

@@ -20,10 +20,10 @@ from mrpc.runs.lock import FolderLock
 from mrpc.runs.reader import read_run
 from mrpc.runs.results import Status
 
-# 800 pairs / batch 8 = 100 steps an epoch, 2 epochs; the final weights are read from the kept checkpoint.
+# 400 pairs / batch 8 = 50 steps an epoch, 2 epochs; the final weights are read from the kept checkpoint.
 LONGER = [
     *TINY,
-    "dataset.limit_train=800",
+    "dataset.limit_train=400",
     "train.checkpoint_every_steps=1",
     "train.predict_test=false",
     "train.keep_checkpoint=true",
@@ -91,7 +91,7 @@ def test_sigterm_mid_epoch_then_resume_matches_uninterrupted(tmp_path: Path, uni
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["status"] == "interrupted" and "SIGTERM" in results["error"]
     state = json.loads((tmp_path / "checkpoints" / "last" / "state.json").read_text())
-    assert state["epoch"] == 0 and 0 < state["batch_in_epoch"] < 100  # stopped mid-epoch
+    assert state["epoch"] == 0 and 0 < state["batch_in_epoch"] < 50  # stopped mid-epoch
 
     resumed = start(tmp_path / "elsewhere", f"resume={tmp_path}")  # resume=PATH continues in PATH
     assert resumed.wait() == 0, output(resumed)
@@ -101,9 +101,9 @@ def test_sigterm_mid_epoch_then_resume_matches_uninterrupted(tmp_path: Path, uni
 
 
 def test_repeated_kill_9_leaves_a_resumable_folder(tmp_path: Path, uninterrupted) -> None:
-    # Killed once a checkpoint at or past each step exists: mid-epoch, at the epoch boundary (100), mid-epoch 2.
+    # Killed once a checkpoint at or past each step exists: mid-epoch, at the epoch boundary (50), mid-epoch 2.
     # With a checkpoint every step the process is then writing the next one, or stepping, or evaluating.
-    for kill_after in (37, 100, 150):
+    for kill_after in (18, 50, 75):
         process = start(tmp_path, "resume=true")
         while (checkpoint_step(tmp_path) or 0) < kill_after:
             assert process.poll() is None, output(process)
