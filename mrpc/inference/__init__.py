@@ -1,1 +1,2 @@
-"""Finished runs applied to new data: predictions for a file of pairs, streamed in chunks."""
+"""Finished runs applied to new data: predictions for a file of pairs, streamed in chunks (`predict`), and
+scores on another labeled split or file (`evaluate`)."""

@@ -29,6 +29,7 @@ from omegaconf.errors import OmegaConfBaseException
 from mrpc.config import resolvers, schema
 from mrpc.config.checks import check_config
 from mrpc.data.labels import Labels
+from mrpc.data.metrics import f1_of
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
 from mrpc.data.task import LABEL, TEXT_A, TEXT_B, UNLABELED, load_task_data
 from mrpc.errors import UserError
@@ -78,8 +79,8 @@ def report(labels: Labels, predicted: np.ndarray, gold: np.ndarray) -> dict:
     for index, name in enumerate(labels.names):
         hits, said, true = int(confusion[index, index]), int(confusion[:, index].sum()), int(confusion[index].sum())
         precision, recall = (hits / said if said else 0.0), (hits / true if true else 0.0)
-        f1 = 2 * hits / (said + true) if said + true else 0.0
-        per_label[name] = {"precision": precision, "recall": recall, "f1": f1, "support": int(true)}
+        f1 = f1_of(index, predicted, gold)
+        per_label[name] = {"precision": precision, "recall": recall, "f1": f1, "support": true}
     return {
         "examples": len(gold),
         "metrics": labels.score(predicted, gold),

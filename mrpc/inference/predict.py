@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from mrpc.data.pairs import FORMATS, PairsFile, file_format, iter_rows
 from mrpc.errors import Interrupted, UserError
 from mrpc.runs import layout
+from mrpc.runs.atomic import atomic_open
 from mrpc.runs.reader import find_runs
 from mrpc.runs.results import Status
 from mrpc.training.precision import native_bf16
@@ -143,7 +143,7 @@ def predict_file(
     rows = iter_rows(source, kind)
     names = members[0].label_names
     written = 0
-    with _replaced_at_end(target) as output, tqdm(unit=" rows", disable=None) as progress:  # a bar on a terminal only
+    with atomic_open(target) as output, tqdm(unit=" rows", disable=None) as progress:  # a bar on a terminal only
         writer = _Writer(output, FORMATS.get(target.suffix.lower(), "csv"), [id_column or "index", "label", *names])
         while chunk := list(itertools.islice(rows, chunk_rows)):
             file = PairsFile(source, chunk, has_header=kind != "jsonl")
@@ -177,25 +177,6 @@ class _Writer:
             self.file.write(json.dumps(dict(zip(self.header, shown, strict=True))) + "\n")
         else:
             self.csv.writerow(shown)
-
-
-class _replaced_at_end:
-    """A temporary file beside `target`, renamed to it when the block ends normally and removed otherwise."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-
-    def __enter__(self) -> io.TextIOBase:
-        descriptor, self.temporary = tempfile.mkstemp(dir=self.target.parent, prefix=f".{self.target.name}.")
-        self.file = os.fdopen(descriptor, "w", newline="")
-        return self.file
-
-    def __exit__(self, kind: type | None, error: BaseException | None, trace: object) -> None:
-        self.file.close()
-        if error is None:
-            os.replace(self.temporary, self.target)
-        else:
-            os.unlink(self.temporary)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,11 +6,13 @@ atomic on POSIX filesystems. Written by hand because no library we depend on off
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 # NamedTemporaryFile creates files readable by their owner alone; a run folder is shared like any other file.
 _UMASK = os.umask(0)
@@ -25,6 +27,21 @@ def atomic_write(path: Path, text: str) -> None:
         os.fsync(tmp.fileno())
     os.chmod(tmp.name, 0o666 & ~_UMASK)
     os.replace(tmp.name, path)
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path) -> Iterator[TextIO]:
+    """A text file to write in pieces (a stream of predictions), renamed to `path` when the block ends normally
+    and removed otherwise: a stopped writer leaves nothing under the final name."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", newline="") as file:
+            yield file
+        os.chmod(temporary, 0o666 & ~_UMASK)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def atomic_write_dir(path: Path, write: Callable[[Path], None]) -> None:

@@ -66,6 +66,7 @@ class BestModelSaver(Callback):
     def __init__(self, run: RunContext) -> None:
         self.folder, self.tokenizer, self.monitor, self.cfg = run.folder, run.tokenizer, run.monitor_key, run.cfg
         self.tokenizer.model_max_length = run.cfg.dataset.max_length
+        self.command = " ".join(["python run.py", *run.folder.results().overrides])  # for the model card
         self.best: dict[str, Any] | None = None
 
     def on_fit_start(self, loop: FineTuneLoop) -> None:
@@ -77,8 +78,7 @@ class BestModelSaver(Callback):
         self.best = record
         model = loop.accelerator.unwrap_model(loop.model)
         names = tuple(model.config.id2label[index] for index in range(model.config.num_labels))
-        command = " ".join(["python run.py", *self.folder.results().overrides])
-        self.folder.save_model(model, self.tokenizer, model_card(self.cfg, record, names, command))
+        self.folder.save_model(model, self.tokenizer, model_card(self.cfg, record, names, self.command))
         loop.accelerator.wait_for_everyone()
 
 
