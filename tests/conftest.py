@@ -60,7 +60,10 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def run_folders(root: Path) -> list[Path]:
-    return sorted(path.parent for path in root.rglob("results.json"))
+    """The run folders below `root`, as compare finds them (trackers' copies of results.json left out)."""
+    from mrpc.runs.reader import find_runs
+
+    return [run.path for run in find_runs([root])]
 
 
 @pytest.fixture(scope="session")

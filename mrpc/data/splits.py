@@ -4,3 +4,4 @@ A module of its own, without imports, so that compare and ensemble name splits w
 """
 
 TRAIN, VALIDATION, TEST = "train", "validation", "test"
+SPLITS = (TRAIN, VALIDATION, TEST)

@@ -10,7 +10,8 @@
       model/                RunFolder.save_model: the best model, its tokenizer and model card (README.md)
       checkpoints/last/     RunFolder.save_checkpoint: what an exact resume needs (mrpc/training/checkpoint.py)
       predictions/          RunFolder.write_predictions: <split>.tsv and <split>_probabilities.tsv
-      tensorboard/, mlflow/ the trackers' own files (logger=...)
+      tensorboard/, wandb/  the trackers' own files (logger=..., mrpc/training/trackers.py)
+      mlflow.db, mlartifacts/  MLflow's store (logger=mlflow): here for a single run, in the sweep folder for a sweep
 
 Only the process that writes the folder (the main one under torchrun) touches any of them.
 """
@@ -31,6 +32,9 @@ MODEL_CARD = "README.md"  # inside MODEL, where the Hugging Face Hub reads a mod
 CHECKPOINTS = "checkpoints"
 CHECKPOINT = Path(CHECKPOINTS) / "last"
 PREDICTIONS = "predictions"
+# Where trackers keep copies of a run's config.yaml and results.json (MLflow's artifacts, W&B's run files):
+# never read as run folders themselves.
+TRACKER_COPIES = frozenset({"mlartifacts", "wandb"})
 
 
 def glue_predictions(run_dir: Path, split: str) -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from mrpc.config.identity import as_today, flatten
-from mrpc.runs.layout import CONFIG, HYDRA, METRICS, RESULTS
+from mrpc.runs.layout import CONFIG, HYDRA, METRICS, RESULTS, TRACKER_COPIES
 from mrpc.runs.lock import is_held
 from mrpc.runs.results import Results, Status, UnreadableFile, read_results
 
@@ -38,7 +38,8 @@ def find_runs(paths: list[Path]) -> list[Run]:
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist")
         # One walk: a run folder holds results.json or metrics.jsonl (is_run_folder checks the rest).
-        candidates = [path, *(file.parent for file in path.rglob("*") if file.name in (RESULTS, METRICS))]
+        candidates = [path, *(file.parent for file in path.rglob("*") if file.name in (RESULTS, METRICS)
+                              and TRACKER_COPIES.isdisjoint(file.relative_to(path).parts))]  # fmt: skip
         found.update(candidate.resolve() for candidate in candidates if is_run_folder(candidate))
     return [read_run(path) for path in sorted(found)]
 

@@ -10,20 +10,24 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from mrpc.config.identity import flatten
-from mrpc.data.metrics import best_record
+from mrpc.config.identity import run_identity
+from mrpc.data.metrics import best_record, metric_key
+from mrpc.data.splits import VALIDATION
 from mrpc.errors import Interrupted
 from mrpc.runs.results import validation_summary
 from mrpc.training.checkpoint import write_checkpoint
 from mrpc.training.loop import Callback, FineTuneLoop
 from mrpc.training.model_card import model_card
+from mrpc.training.trackers import tracker_key
 
 if TYPE_CHECKING:
+    from accelerate import Accelerator
     from transformers import PreTrainedTokenizerBase
 
     from mrpc.runs.folder import RunFolder
+    from mrpc.runs.results import Results
     from mrpc.training.signals import StopSignals
 
 log = logging.getLogger("mrpc.train")
@@ -107,25 +111,44 @@ class Checkpointer(Callback):
 
 
 class TrackerLog(Callback):
-    """Starts the `logger` group's trackers (given to Accelerate) with the resolved config as hyperparameters, and
-    sends them each evaluation record at its step. Does nothing in a run without trackers."""
+    """Starts the `logger` group's trackers (given to Accelerate) with the run's identifying config as hyperparameters;
+    sends them the training loss and learning rate every `train.log_every_steps` steps and the validation
+    metrics of each evaluation, under the names of `tracker_key` (`train/loss`, `validation/f1`); and once
+    results.json records how the run ended, lets each tracker record it (`end_run`, mrpc/training/trackers.py).
+    Does nothing in a run without trackers."""
 
     def __init__(self, run: RunContext) -> None:
         self.cfg = run.cfg
+        self.accelerator: Accelerator | None = None  # set once the trackers are started
 
     def on_fit_start(self, loop: FineTuneLoop) -> None:
         if loop.accelerator.log_with:
-            tree = OmegaConf.to_container(self.cfg, resolve=True, enum_to_str=True)
+            # The keys that identify the run: a resume may change the others (`resume` itself), and trackers
+            # such as MLflow refuse a parameter whose value changes.
             hyperparameters = {
                 key: value if isinstance(value, (int, float, str, bool)) else str(value)
-                for key, value in flatten(tree).items()
+                for key, value in run_identity(self.cfg).items()
             }
             loop.accelerator.init_trackers("mrpc", config=hyperparameters)  # the trackers are built: no name needed
+            self.accelerator = loop.accelerator
+
+    def on_log(self, loop: FineTuneLoop, values: dict[str, float]) -> None:
+        if self.accelerator:
+            self.accelerator.log({tracker_key(key): value for key, value in values.items()}, step=loop.step)
 
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
-        if loop.accelerator.trackers:
-            loop.accelerator.log({key: value for key, value in record.items() if key != "step"}, step=record["step"])
+        if self.accelerator:
+            validation = {key: value for key, value in record.items() if key.startswith(metric_key(VALIDATION, ""))}
+            values = {tracker_key(key): value for key, value in {**validation, "epoch": record["epoch"]}.items()}
+            self.accelerator.log(values, step=record["step"])
 
-    def on_train_end(self, loop: FineTuneLoop, error: BaseException | None) -> None:
-        if loop.accelerator.trackers:
-            loop.accelerator.end_training()
+    def on_run_end(self, results: Results) -> None:
+        if not self.accelerator:
+            return
+        for tracker in self.accelerator.trackers:
+            if hasattr(tracker, "end_run"):
+                try:
+                    tracker.end_run(results)
+                except Exception:  # the run's record is final: a tracker that cannot take it changes nothing
+                    log.warning("%s could not record how the run ended", type(tracker).__name__, exc_info=True)
+        self.accelerator.end_training()

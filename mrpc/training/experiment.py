@@ -25,7 +25,7 @@ from mrpc.data.task import load_task_data
 from mrpc.errors import Pruned
 from mrpc.runs.folder import RunFolder
 from mrpc.runs.predictions import Predictions
-from mrpc.runs.results import Outcome, Status
+from mrpc.runs.results import Outcome, Results, Status
 from mrpc.training import model as model_builders
 from mrpc.training import optimizer as optimizer_builders
 from mrpc.training.callbacks import RunContext
@@ -47,6 +47,7 @@ ACCELERATE_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # Acceler
 class Experiment:
     def __init__(self, cfg: DictConfig, folder: RunFolder, stopwatch: Stopwatch, stops: StopSignals) -> None:
         self.cfg, self.folder, self.stopwatch, self.stops = cfg, folder, stopwatch, stops
+        self.callbacks: list[Callback] = []  # built by `run`
         self.accelerator = self._setup_device(cfg.device, cfg.logger)
         set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
         self.tokenizer = model_builders.build_tokenizer(cfg.model)
@@ -151,7 +152,7 @@ class Experiment:
         if checkpoint:
             load_checkpoint(loop, checkpoint, self.folder)
             self.folder.reopen(loop.history)
-        loop.callbacks = self._setup_callbacks(self.cfg.callbacks)
+        loop.callbacks = self.callbacks = self._setup_callbacks(self.cfg.callbacks)
         startup_seconds = self.stopwatch.elapsed()
         status = Status.COMPLETED
         with self.stops.deferred():
@@ -177,6 +178,14 @@ class Experiment:
             monitor=self.monitor,
             positive_label=self.labels.positive,
         )
+
+    def announce_end(self, results: Results) -> None:
+        """Tell the callbacks how the run ended, once results.json records it (the trackers record the status)."""
+        for callback in self.callbacks:
+            try:
+                callback.on_run_end(results)
+            except Exception:  # the run's record is final: a callback that cannot take it changes nothing
+                log.warning("%s.on_run_end failed", type(callback).__name__, exc_info=True)
 
     def _setup_callbacks(self, callbacks: DictConfig) -> list[Callback]:
         """The `callbacks` node's callbacks, in its order, each built with this run's context."""

@@ -3,8 +3,9 @@
 Read it top to bottom: `fit` runs epochs of `train_step`s and evaluates on a cadence; `evaluate`
 and `predict` run the model under `torch.inference_mode`. What happens around it (metrics.jsonl,
 the best model, trackers, checkpoints and stop requests) lives in callbacks (`Callback` below; the
-project's own are in mrpc/training/callbacks.py), called at three points: after a step, after an
-evaluation, after an epoch, and once when training ends. Hooks rather than inline calls
+project's own are in mrpc/training/callbacks.py), called after a step, every `log_every_steps`
+steps, after an evaluation, after an epoch, once when training ends and, by the runner, once the run
+folder records how the run ended. Hooks rather than inline calls
 because the set differs from run to run (trackers, a search's pruner) and adding one must not
 touch this file; typed methods rather than hook names in strings, so that a misspelt hook is an
 AttributeError in the first test instead of a silent no-op.
@@ -16,7 +17,7 @@ import contextlib
 import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +32,9 @@ from mrpc.errors import Diverged
 from mrpc.training.progress import Progress
 from mrpc.training.stopwatch import Stopwatch
 
+if TYPE_CHECKING:
+    from mrpc.runs.results import Results
+
 
 class Callback:
     """Hooks the loop calls; each does nothing until a subclass overrides it (as Hydra's Callback does)."""
@@ -41,6 +45,9 @@ class Callback:
     def on_step_end(self, loop: FineTuneLoop) -> None:
         """After each optimizer step; `loop.step` counts optimizer steps."""
 
+    def on_log(self, loop: FineTuneLoop, values: dict[str, float]) -> None:
+        """Every `train.log_every_steps` steps: the mean training loss over those steps (`loss`) and `lr`."""
+
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
         """After each evaluation; `record` is the line that goes into metrics.jsonl."""
 
@@ -49,6 +56,10 @@ class Callback:
 
     def on_train_end(self, loop: FineTuneLoop, error: BaseException | None) -> None:
         """When `fit` returns (`error` None) or raises (divergence, a signal, a bug)."""
+
+    def on_run_end(self, results: Results) -> None:
+        """After the run folder's results.json records how the run ended (status, best metrics), whatever
+        ended it; called by the runner, on the main process. A failure here is logged, not raised."""
 
 
 def optimizer_steps(batches: int, accumulation: int, epochs: int, max_steps: int | None) -> tuple[int, int]:
@@ -101,6 +112,7 @@ class FineTuneLoop:
         self.train_examples = 0
         self._loss_sum = torch.zeros((), device=accelerator.device)  # summed on device: no host sync per step
         self._loss_count = 0  # examples in _loss_sum
+        self._logged = (0.0, 0)  # (_loss_sum, _loss_count) over every process when last logged
 
     @property
     def train_seconds(self) -> float:
@@ -140,7 +152,10 @@ class FineTuneLoop:
             self.step += 1
             progress.step(sum(len(batch["labels"]) for batch in window) * self.accelerator.num_processes)
             if self.step % self.settings.log_every_steps == 0:
-                progress.loss_and_lr(self._check_finite(self._mean_loss()), self.lr)
+                values = {"loss": self._check_finite(self._interval_loss()), "lr": self.lr}
+                progress.loss_and_lr(values["loss"], values["lr"])
+                for callback in self.callbacks:
+                    callback.on_log(self, values)
             if self.settings.eval_every_steps and self.step % self.settings.eval_every_steps == 0:
                 self._evaluate_all()
             for callback in self.callbacks:
@@ -246,6 +261,7 @@ class FineTuneLoop:
             }
             self._loss_sum.zero_()
             self._loss_count = 0
+            self._logged = (0.0, 0)
             for split in [VALIDATION, TRAIN] if self.settings.eval_train else [VALIDATION]:
                 for name, value in self.evaluate(self.eval_loaders[split]).items():
                     record[metric_key(split, name)] = value
@@ -257,9 +273,21 @@ class FineTuneLoop:
 
     def _mean_loss(self) -> float:
         """Mean training loss per example since the last evaluation, over every process."""
+        loss_sum, count = self._loss_totals()
+        return loss_sum / count
+
+    def _interval_loss(self) -> float:
+        """Mean training loss per example since the last log (or evaluation), over every process. After a
+        resume, the first one covers the steps since the last evaluation."""
+        loss_sum, count = self._loss_totals()
+        interval = (loss_sum - self._logged[0]) / (count - self._logged[1])
+        self._logged = (loss_sum, count)
+        return interval
+
+    def _loss_totals(self) -> tuple[float, float]:
         totals = torch.stack([self._loss_sum, torch.tensor(float(self._loss_count), device=self._loss_sum.device)])
         loss_sum, count = self.accelerator.reduce(totals, reduction="sum").tolist()
-        return loss_sum / count
+        return loss_sum, count
 
     def _check_finite(self, loss: float) -> float:
         if not math.isfinite(loss):

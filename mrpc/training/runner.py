@@ -42,20 +42,26 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             claim = _claim_on_every_process(folder, cfg, overrides, processes)
             if claim.completed is not None:
                 return claim.completed.objective
+            experiment = None
             try:
                 # The heavy libraries load only once the config is sound and the folder claimed.
                 from mrpc.training.experiment import Experiment
 
-                outcome = Experiment(cfg, folder, stopwatch, stops).run(claim.checkpoint)
+                experiment = Experiment(cfg, folder, stopwatch, stops)
+                outcome = experiment.run(claim.checkpoint)
             except BaseException as error:
                 known = isinstance(error, (UserError, Diverged, Interrupted))
                 message = str(error) if known else traceback.format_exc()
                 folder.finish(status_of(error), error=message)
                 raise
-            if not cfg.train.keep_checkpoint:
-                folder.delete_checkpoint()
-            wall = round(stopwatch.elapsed(), 3)
-            folder.finish(outcome.status, outcome=outcome, wall_seconds=wall)
+            else:
+                if not cfg.train.keep_checkpoint:
+                    folder.delete_checkpoint()
+                wall = round(stopwatch.elapsed(), 3)
+                folder.finish(outcome.status, outcome=outcome, wall_seconds=wall)
+            finally:
+                if experiment is not None and processes.is_main_process:
+                    experiment.announce_end(folder.results())
     if processes.is_main_process:
         log.info(
             "%s in %.0f s: best validation %s (epoch %s, by %s); run folder %s",
