@@ -36,7 +36,7 @@ from hydra.core.utils import JobReturn
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from hydra_plugins.mrpc_optuna_sweeper import config
 from mrpc.runs.results import Status, UnreadableFile, read_results
@@ -87,16 +87,21 @@ class OptunaSweeper(Sweeper):
     def _search(self, arguments: list[str]) -> None:
         import optuna
 
-        from mrpc.search.pruning import PRUNER_ATTR
+        from mrpc.search.pruning import PRUNER_ATTR, pruner_attr
         from mrpc.search.space import parse_search_space
+        from mrpc.search.summary import write_summary
 
         space, fixed = parse_search_space([*(f"{key}={value}" for key, value in self.params.items()), *arguments])
         study = self._open_study()
-        study.set_user_attr(PRUNER_ATTR, OmegaConf.to_container(self.pruner, resolve=True))  # read by every trial
+        study.set_user_attr(PRUNER_ATTR, pruner_attr(self.pruner))  # read by every trial
         optuna.storages.fail_stale_trials(study)  # a dead sweeper's trials: failed, and queued again
         study.sampler = self._sampler(len(study.trials))
-        log.info("Study %s in %s: %s, %d trials, sampler %s, pruner %s", self.study_name, self.storage_url,
-                 self.direction, self.n_trials, self.sampler._target_, self.pruner._target_)  # fmt: skip
+        if self._trials_left(study) <= 0:
+            log.info("Study %s in %s already holds its %d trials (hydra.sweeper.n_trials): nothing to run; raise "
+                     "n_trials to continue it.", self.study_name, self.storage_url, self.n_trials)  # fmt: skip
+        else:
+            log.info("Study %s in %s: %s, %d trials, sampler %s, pruner %s", self.study_name, self.storage_url,
+                     self.direction, self.n_trials, self.sampler._target_, self.pruner._target_)  # fmt: skip
         while (left := self._trials_left(study)) > 0:
             batch = [self._ask(study, space) for _ in range(min(self.n_jobs, left))]
             with self._heartbeats(study, batch):
@@ -110,6 +115,8 @@ class OptunaSweeper(Sweeper):
                     raise
             for trial, job in zip(batch, returns, strict=True):
                 self._tell(study, trial, job)
+            write_summary(study, self.sweep_dir)
+        write_summary(study, self.sweep_dir)
         self._log_best(study)
 
     def _open_study(self) -> optuna.Study:
@@ -117,6 +124,7 @@ class OptunaSweeper(Sweeper):
 
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        self.sweep_dir = sweep_dir  # where the search's summary goes (mrpc/search/summary.py)
         self.storage_url = self.storage_url or f"sqlite:///{sweep_dir / 'optuna.db'}"
         self.retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=self.max_retry)
         self.storage = optuna.storages.RDBStorage(

@@ -1,6 +1,5 @@
 """OmegaConf resolvers used by conf/config.yaml; `register()` runs before Hydra composes the config."""
 
-import hashlib
 import os
 
 from omegaconf import DictConfig, OmegaConf
@@ -18,14 +17,23 @@ def on_main_process(main_value: object, other_value: object) -> object:
 
 
 def job_dirname(overrides: str, limit: int = 200) -> str:
-    """A sweep job's folder name: its overrides, shortened with a hash past `limit` characters.
+    """A sweep job's folder: its overrides (`optimizer.lr=3e-05,seed=1`), all of them.
 
-    File names stop at 255 bytes; an Optuna trial or a long sweep easily has more overrides than
-    that. The hash of the full text keeps the name stable, so re-running a sweep finds the job again.
+    A file name stops at 255 bytes, and an Optuna trial or a long sweep easily has more overrides than
+    that: past `limit` characters the name goes on in a subfolder, cut after a whole override, so no
+    parameter is lost and the same overrides always give the same path (a re-run finds its job again).
     """
-    if len(overrides) <= limit:
-        return overrides or "default"
-    return f"{overrides[: limit - 13]}...{hashlib.sha1(overrides.encode()).hexdigest()[:10]}"
+    if not overrides:
+        return "default"
+    levels = [""]
+    for override in overrides.split(","):
+        joined = f"{levels[-1]},{override}" if levels[-1] else override
+        if len(joined) <= limit or not levels[-1]:
+            levels[-1] = joined
+        else:
+            levels.append(override)
+    # One override longer than `limit` (a long path, say) is cut into pieces.
+    return "/".join(level[start : start + limit] for level in levels for start in range(0, len(level), limit))
 
 
 def control_override_keys(_root_: DictConfig) -> list[str]:

@@ -3,8 +3,9 @@
 The job talks to the study's storage (a SQLite file, or a database server for trials on many
 machines), never to the sweeper's memory, so pruning works wherever the launcher runs the job:
 in-process, in a joblib worker, on a SLURM node. The sweeper (hydra_plugins/mrpc_optuna_sweeper)
-names the study and trial in the `trial.*` control keys and keeps the pruner's config in the study
-itself (user attribute `pruner`), so every trial, on every machine, prunes by the same rule.
+names the study and trial in the `trial.*` control keys and keeps the pruner in the study itself (user
+attribute `pruner`: its class and arguments, readable without Hydra), so every trial, on every machine,
+prunes by the same rule.
 """
 
 from __future__ import annotations
@@ -24,8 +25,20 @@ if TYPE_CHECKING:
     from mrpc.training.callbacks import RunContext
     from mrpc.training.loop import FineTuneLoop
 
-PRUNER_ATTR = "pruner"  # the study's user attribute that holds the pruner's config (`_target_` and arguments)
-NO_PRUNER = {"_target_": "optuna.pruners.NopPruner"}
+PRUNER_ATTR = "pruner"  # the study's user attribute that holds the pruner: `pruner_attr`
+NO_PRUNER = {"class": "optuna.pruners.NopPruner", "arguments": {}}
+
+
+def pruner_attr(pruner: DictConfig) -> dict[str, Any]:
+    """The pruner's config as the study keeps it, for Optuna users and tools (optuna-dashboard) as much as
+    for trials: `{"class": "optuna.pruners.MedianPruner", "arguments": {"n_startup_trials": 3, ...}}`."""
+    config = OmegaConf.to_container(pruner, resolve=True)
+    return {"class": config.pop("_target_"), "arguments": config}
+
+
+def build_pruner(attr: dict[str, Any]) -> optuna.pruners.BasePruner:
+    """The pruner `pruner_attr` describes."""
+    return build(OmegaConf.create({"_target_": attr["class"], **attr["arguments"]}))
 
 
 def progress_step(epoch: float) -> int:
@@ -43,7 +56,7 @@ def open_trial(trial: DictConfig) -> optuna.trial.Trial:
 
     storage = optuna.storages.get_storage(trial.storage)
     study = optuna.load_study(study_name=trial.study_name, storage=storage)
-    study.pruner = build(OmegaConf.create(study.user_attrs.get(PRUNER_ATTR) or NO_PRUNER))
+    study.pruner = build_pruner(study.user_attrs.get(PRUNER_ATTR) or NO_PRUNER)
     study_id = storage.get_study_id_from_name(trial.study_name)
     return optuna.trial.Trial(study, storage.get_trial_id_from_study_id_trial_number(study_id, trial.number))
 

@@ -122,9 +122,8 @@ def test_a_trial_reports_each_evaluation_and_stops_when_pruned(tmp_path: Path) -
     """The job's side in-process: a trial of a study in SQLite, pruned at its second report."""
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     study = optuna.create_study(storage=storage, study_name="s", direction="maximize")
-    study.set_user_attr(
-        PRUNER_ATTR, {"_target_": "optuna.pruners.ThresholdPruner", "lower": 1.01, "n_warmup_steps": 60}
-    )
+    threshold = {"lower": 1.01, "n_warmup_steps": 60}
+    study.set_user_attr(PRUNER_ATTR, {"class": "optuna.pruners.ThresholdPruner", "arguments": threshold})
     trial = study.ask()
     search = [f"trial.storage={storage}", "trial.study_name=s", f"trial.number={trial.number}"]
     search.append("+callbacks.trial_report._target_=mrpc.search.pruning.TrialReport")  # as the sweeper adds it
@@ -238,3 +237,62 @@ def test_every_configured_pruner_decides_on_reports_in_hundredths_of_an_epoch(na
         else:
             study.tell(trial, value)
     assert study.trials[-1].state == (TrialState.COMPLETE if name == "none" else TrialState.PRUNED)
+
+
+def test_the_search_folder_maps_trials_to_folders_and_says_when_the_study_is_complete(tmp_path: Path, caplog) -> None:
+    """A launcher that writes each trial's results.json: the summary holds the best trial and every trial's
+    folder, the pruner is kept readably, and a second command into the complete study runs nothing."""
+    import yaml
+    from omegaconf import OmegaConf
+
+    from mrpc.search.pruning import build_pruner
+
+    launched: list[list[str]] = []
+
+    class WritingLauncher:
+        def launch(self, batch: list[list[str]], initial_job_idx: int) -> list[JobReturn]:
+            returns = []
+            for overrides in batch:
+                launched.append(overrides)
+                x = float(next(o for o in overrides if o.startswith("x=")).split("=")[1])
+                run_dir = tmp_path / f"x={x}"
+                run_dir.mkdir()
+                record = {"validation_f1": x, "epoch": 1.0}
+                (run_dir / "results.json").write_text(json.dumps({"status": "completed", "best": record}))
+                returns.append(
+                    JobReturn(hydra_cfg=OmegaConf.create({"hydra": {"runtime": {"output_dir": str(run_dir)}}}))
+                )
+            return returns
+
+    def sweep() -> None:
+        sweeper = OptunaSweeper(
+            "maximize", "s", None, 3, 1, *compose_sampler_and_pruner(), {"x": "interval(0, 1)"}, 10, 2
+        )
+        sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+        sweeper.launcher = WritingLauncher()
+        sweeper.sweep([])
+
+    sweep()
+    summary = yaml.safe_load((tmp_path / "optimization_results.yaml").read_text())
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    best = study.best_trial
+    assert (summary["best_trial"], summary["best_value"], summary["best_params"]) == (
+        best.number,
+        best.value,
+        best.params,
+    )
+    assert summary["best_run_dir"] == f"x={best.params['x']}"
+    assert {number: trial["run_dir"] for number, trial in summary["trials"].items()} == {
+        trial.number: f"x={trial.params['x']}" for trial in study.trials
+    }
+    assert summary["pruner"] == {"class": "optuna.pruners.MedianPruner",
+                                 "arguments": {"n_startup_trials": 3, "n_warmup_steps": 0}}  # fmt: skip
+    assert isinstance(build_pruner(study.user_attrs[PRUNER_ATTR]), optuna.pruners.MedianPruner)
+
+    launched.clear()
+    with caplog.at_level("INFO"):
+        sweep()
+    assert launched == []
+    assert (
+        "Study s in sqlite:///" in caplog.text and "already holds its 3 trials (hydra.sweeper.n_trials)" in caplog.text
+    )
