@@ -212,7 +212,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--format", default="table", choices=["table", "markdown", "csv", "json"])
     parser.add_argument("--per-run", action="store_true", help="one row per run instead of per configuration")
     parser.add_argument("--output", type=Path, help="write the table to this file instead of standard output")
-    parser.add_argument("--plot", type=Path, metavar="DIR", help="write PNG plots into this folder")
+    parser.add_argument("--plot", type=Path, metavar="DIR", help="write figures into this folder")
+    parser.add_argument("--plot-format", default="png", choices=["png", "svg", "pdf"], help="the figures' format")
     return parser.parse_args(argv)
 
 
@@ -252,10 +253,10 @@ def main(argv: list[str] | None = None) -> int:
         # `... 2>&1 | less`, or land in the middle of the table's last row.
         sys.stdout.flush()
     if args.plot:
-        from mrpc.analysis.plots import plot_all  # matplotlib is only imported when plots are asked for
+        from mrpc.analysis.plots import plot_all, study_of  # matplotlib is only imported when plots are asked for
 
         score = metric if metric in METRICS else default_metric(runs)  # a score has learning curves
-        for path in plot_all(groups, keys, metric, score, args.plot):
+        for path in plot_all(groups, keys, metric, score, args.plot, args.plot_format, study_of(runs)):
             print(f"wrote {path}", file=sys.stderr)
     unfinished = [run for run in runs if not run.status.ended_as_planned]
     for run in unfinished:

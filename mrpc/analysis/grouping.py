@@ -32,11 +32,12 @@ class Column:
     read: Callable[[Run], float]
     higher_is_better: bool
     digits: int
+    bounds: tuple[float, float] = (0.0, math.inf)  # the values it can take: plots clip intervals to them
 
 
 # The task's metrics (mrpc/data/metrics.py), then figures of the run itself.
 COLUMNS: dict[str, Column] = {
-    **{name: Column(_best(name), metric.higher_is_better, 4) for name, metric in METRICS.items()},
+    **{name: Column(_best(name), metric.higher_is_better, 4, metric.bounds) for name, metric in METRICS.items()},
     "best_epoch": Column(lambda run: run.results.best_epoch, False, 2),
     "train_seconds": Column(lambda run: run.results.train_seconds, False, 1),
     "examples_per_s": Column(lambda run: run.results.train_examples_per_second, True, 1),

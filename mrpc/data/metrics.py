@@ -47,6 +47,7 @@ class Metric:
     compute: Callable[[np.ndarray, np.ndarray, int | None], float]  # (predictions, references, positive label)
     measured_for: Callable[[int], bool]  # the number of labels of the tasks that record it
     higher_is_better: bool = True
+    bounds: tuple[float, float] = (0.0, 1.0)  # the values it can take: plots clip intervals to them
 
 
 # In the order an evaluation records them. F1 and macro F1 are "the task's F1" (`task_f1`).
