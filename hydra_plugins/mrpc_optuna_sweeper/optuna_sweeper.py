@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -49,6 +50,16 @@ log = logging.getLogger(__name__)
 TRIAL_REPORT = "mrpc.search.pruning.TrialReport"  # the callback each trial reports through (mrpc/search/pruning.py)
 
 config.register()
+
+
+def _without_password(url: str) -> str:
+    """A storage URL fit for a log line: `postgresql://user:***@host/db`."""
+    import sqlalchemy
+
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
 
 
 class OptunaSweeper(Sweeper):
@@ -96,12 +107,13 @@ class OptunaSweeper(Sweeper):
         study.set_user_attr(PRUNER_ATTR, pruner_attr(self.pruner))  # read by every trial
         optuna.storages.fail_stale_trials(study)  # a dead sweeper's trials: failed, and queued again
         study.sampler = self._sampler(len(study.trials))
+        where = f"Study {self.study_name} in {_without_password(self.storage_url)}"
         if self._trials_left(study) <= 0:
-            log.info("Study %s in %s already holds its %d trials (hydra.sweeper.n_trials): nothing to run; raise "
-                     "n_trials to continue it.", self.study_name, self.storage_url, self.n_trials)  # fmt: skip
+            log.info("%s already holds its %d trials (hydra.sweeper.n_trials): nothing to run; raise n_trials to "
+                     "continue it.", where, self.n_trials)  # fmt: skip
         else:
-            log.info("Study %s in %s: %s, %d trials, sampler %s, pruner %s", self.study_name, self.storage_url,
-                     self.direction, self.n_trials, self.sampler._target_, self.pruner._target_)  # fmt: skip
+            log.info("%s: %s, %d trials, sampler %s, pruner %s", where, self.direction, self.n_trials,
+                     self.sampler._target_, self.pruner._target_)  # fmt: skip
         while (left := self._trials_left(study)) > 0:
             batch = [self._ask(study, space) for _ in range(min(self.n_jobs, left))]
             with self._heartbeats(study, batch):
@@ -121,21 +133,29 @@ class OptunaSweeper(Sweeper):
 
     def _open_study(self) -> optuna.Study:
         import optuna
+        import sqlalchemy
 
         sweep_dir = Path(self.config.hydra.sweep.dir).absolute()
         sweep_dir.mkdir(parents=True, exist_ok=True)
         self.sweep_dir = sweep_dir  # where the search's summary goes (mrpc/search/summary.py)
         self.storage_url = self.storage_url or f"sqlite:///{sweep_dir / 'optuna.db'}"
         self.retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=self.max_retry)
-        self.storage = optuna.storages.RDBStorage(
-            self.storage_url, heartbeat_interval=self.heartbeat_interval, heartbeat_stale_trial_callback=self.retry
-        )
-        study = optuna.create_study(
-            storage=self.storage, study_name=self.study_name, direction=self.direction, load_if_exists=True
-        )
+        try:
+            self.storage = optuna.storages.RDBStorage(
+                self.storage_url, heartbeat_interval=self.heartbeat_interval, heartbeat_stale_trial_callback=self.retry
+            )
+            study = optuna.create_study(
+                storage=self.storage, study_name=self.study_name, direction=self.direction, load_if_exists=True
+            )
+        except (ImportError, sqlalchemy.exc.SQLAlchemyError) as error:  # no driver; damaged, unreachable, refused
+            cause = str(error).splitlines()[0]
+            log.error("The study's storage %s cannot be opened: %s. Check hydra.sweeper.storage (and its "
+                      "database driver), or choose another.", _without_password(self.storage_url), cause)  # fmt: skip
+            sys.exit(2)  # the message is the whole story, as for any user error (run.py); no job was started
         if study.direction.name.lower() != self.direction:
             raise ValueError(
-                f"hydra.sweeper.direction={self.direction}, but study {self.study_name} in {self.storage_url} "
+                f"hydra.sweeper.direction={self.direction}, but study {self.study_name} in "
+                f"{_without_password(self.storage_url)} "
                 f"was created to {study.direction.name.lower()}: choose another hydra.sweeper.study_name."
             )
         return study

@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         text = render(summarise(groups, metric, baseline), keys, args.format, metric)
     if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text)
     else:
         sys.stdout.write(text)

@@ -3,7 +3,9 @@
     python -m mrpc.ensemble outputs/multirun/seeds --output outputs/ensembles/seeds
     python -m mrpc.compare outputs/multirun/seeds outputs/ensembles/seeds   # the ensemble beside its members
 
-Every completed run below the paths takes part (for example the seeds of one configuration). Each
+Every completed run below the paths takes part (for example the seeds of one configuration); an earlier
+ensemble only when named itself, never found below a path. The output may not be, or lie inside, a
+member, and members must share their task and labels. Each
 run's best model wrote its probabilities (mrpc/runs/predictions.py); the ensemble's folder gets their mean,
 GLUE-format predictions from it, a config.yaml (the members' shared config; keys on which they differ
 are null, `ensemble.size` says how many) and a results.json with the ensemble's validation scores
@@ -31,26 +33,30 @@ from mrpc.runs.results import Outcome, Status, UnreadableFile, validation_summar
 
 
 def average(members: list[Predictions], names: list[str]) -> Predictions:
-    """The mean of the members' probabilities; every member must cover the same examples and labels."""
+    """The mean of the members' probabilities; every member must cover the same examples, gold labels and
+    label names."""
     first = members[0].sorted()
     total = np.zeros_like(first.probabilities)
     for name, member in zip(names, members, strict=True):
         member = member.sorted()
         if not (np.array_equal(member.index, first.index) and np.array_equal(member.label, first.label)):
             raise UserError(f"{name} predicted other examples than {names[0]}: only runs on the same data can vote")
+        if list(member.label_names) != list(first.label_names):
+            raise UserError(f"{name} has the labels {list(member.label_names)}, {names[0]} has "
+                            f"{list(first.label_names)}: only runs of one task vote")  # fmt: skip
         total += member.probabilities
     return Predictions(first.index, first.label, total / len(members), first.label_names)
 
 
 def ensemble(paths: list[Path], output: Path) -> dict[str, float]:
     """Write the ensemble of the completed runs below `paths` into `output`; returns its validation metrics."""
-    runs = [run for run in find_runs(paths) if run.status == Status.COMPLETED]
-    runs = [run for run in runs if layout.probabilities(run.path, VALIDATION).exists()]
+    runs = _members(paths)
     if len(runs) < 2:
         raise UserError(
             f"found {len(runs)} completed run(s) with predictions/{VALIDATION}_probabilities.tsv below "
             f"{', '.join(map(str, paths))}: an ensemble needs at least 2"
         )
+    _check_output(output, runs)
     names = [str(run.path) for run in runs]
     splits = [VALIDATION] + ([TEST] if all(layout.probabilities(run.path, TEST).exists() for run in runs) else [])
     try:
@@ -75,6 +81,28 @@ def ensemble(paths: list[Path], output: Path) -> dict[str, float]:
         scored.positive_label = labels.positive
         folder.finish(Status.COMPLETED, outcome=scored, members=names)
     return record
+
+
+def _members(paths: list[Path]) -> list[Run]:
+    """The completed runs with validation probabilities below `paths`: an ensemble only where a path names it
+    (a second command must not count the first one's output as a member), all of one task and labels."""
+    named = {path.resolve() for path in paths}
+    runs = [run for run in find_runs(paths) if run.status == Status.COMPLETED]
+    runs = [run for run in runs if not run.results.members or run.path in named]
+    runs = [run for run in runs if layout.probabilities(run.path, VALIDATION).exists()]
+    readers = {run.config.get("dataset._target_"): run.path for run in runs}  # the task: its reader
+    if len(readers) > 1:
+        (one, first), (other, second) = list(readers.items())[:2]
+        raise UserError(f"{first} reads its data with {one}, {second} with {other}: only runs of one task vote")
+    return runs
+
+
+def _check_output(output: Path, runs: list[Run]) -> None:
+    """The ensemble's folder must not be, or lie inside, a member: writing it would overwrite that run."""
+    for run in runs:
+        if output.resolve().is_relative_to(run.path):
+            raise UserError(f"--output {output} is inside the member {run.path}: it would overwrite that run. "
+                            "Choose a folder outside every member.")  # fmt: skip
 
 
 def _shared_config(runs: list[Run]) -> DictConfig:

@@ -118,7 +118,7 @@ def test_table_markdown_and_csv(sweep: Path, tmp_path: Path, capsys: pytest.Capt
     lines = markdown.splitlines()
     assert lines[0].startswith("| ") and set(lines[1]) <= {"|", "-"}
     assert "102.0" in lines[2]  # both learning rates take 102 s on average: either may come first
-    output = tmp_path / "table.csv"
+    output = tmp_path / "tables" / "new" / "table.csv"  # its folders are created
     run_compare(sweep, "--format", "csv", "--output", output, capsys=capsys)
     rows = list(csv.DictReader(io.StringIO(output.read_text())))
     assert float(rows[0]["f1_mean"]) == pytest.approx(0.87) and rows[0]["n"] == "3"

@@ -1,6 +1,7 @@
 """`python -m mrpc.ensemble`: the mean of finished runs' probabilities, written as a run folder compare reads."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -58,3 +59,36 @@ def test_an_ensemble_needs_two_runs_on_the_same_data(seeds: Path, tmp_path: Path
     runner.train(compose_config(["dataset.limit_eval=12", "train.epochs=1"]), other, overrides=[])
     assert ensemble.main([str(seeds / "seed=1"), str(other), "--output", str(tmp_path / "mixed")]) == 2
     assert "predicted other examples" in capsys.readouterr().err
+
+
+def test_the_ensemble_never_overwrites_a_member_nor_counts_an_earlier_one(seeds: Path, tmp_path: Path, capsys) -> None:
+    before = (seeds / "seed=1" / "results.json").read_text()
+    for output in (seeds / "seed=1", seeds / "seed=1" / "ensemble"):
+        assert ensemble.main([str(seeds), "--output", str(output)]) == 2
+        assert f"is inside the member {seeds / 'seed=1'}" in capsys.readouterr().err
+    assert (seeds / "seed=1" / "results.json").read_text() == before and (seeds / "seed=1" / "metrics.jsonl").exists()
+
+    # An output below its inputs: the second command finds the first one's ensemble and leaves it out.
+    root = tmp_path / "runs"
+    root.mkdir()
+    for seed in (1, 2):
+        shutil.copytree(seeds / f"seed={seed}", root / f"seed={seed}")
+    for _ in range(2):
+        assert ensemble.main([str(root), "--output", str(root / "ensemble")]) == 0
+        assert len(json.loads((root / "ensemble" / "results.json").read_text())["members"]) == 2
+    capsys.readouterr()
+
+
+def test_runs_of_another_task_do_not_vote(seeds: Path, tmp_path: Path, capsys) -> None:
+    relabelled = tmp_path / "relabelled"
+    relabelled.mkdir()
+    for item in (seeds / "seed=1").iterdir():  # the same run, its labels renamed
+        (relabelled / item.name).symlink_to(item)
+    (relabelled / "predictions").unlink()
+    (relabelled / "predictions").mkdir()
+    for name in ("validation_probabilities.tsv", "test_probabilities.tsv"):
+        text = (seeds / "seed=1" / "predictions" / name).read_text()
+        header, rest = text.split("\n", 1)
+        (relabelled / "predictions" / name).write_text(header.replace("equivalent", "same") + "\n" + rest)
+    assert ensemble.main([str(seeds / "seed=2"), str(relabelled), "--output", str(tmp_path / "mixed")]) == 2
+    assert "has the labels" in capsys.readouterr().err

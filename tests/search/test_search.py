@@ -296,3 +296,22 @@ def test_the_search_folder_maps_trials_to_folders_and_says_when_the_study_is_com
     assert (
         "Study s in sqlite:///" in caplog.text and "already holds its 3 trials (hydra.sweeper.n_trials)" in caplog.text
     )
+
+
+@pytest.mark.parametrize("storage", ["damaged", "postgresql+nodriver://user:secret@db-host/optuna"])
+def test_a_storage_that_cannot_be_opened_is_one_message_and_exit_2(tmp_path: Path, storage: str, caplog) -> None:
+    from omegaconf import OmegaConf
+
+    if storage == "damaged":
+        (tmp_path / "optuna.db").write_text("a copy cut short")
+        storage = None
+    sweeper = OptunaSweeper(
+        "maximize", "s", storage, 2, 1, *compose_sampler_and_pruner(), {"x": "interval(0, 1)"}, 10, 2
+    )
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    with pytest.raises(SystemExit) as stopped:
+        sweeper.sweep([])
+    assert stopped.value.code == 2
+    (message,) = [record.getMessage() for record in caplog.records if record.levelname == "ERROR"]
+    assert "cannot be opened" in message and "secret" not in message
+    assert (str(tmp_path / "optuna.db") if not storage else "user:***@db-host") in message
