@@ -1,4 +1,7 @@
-"""SIGTERM and SIGINT, handled from a job's first line to its last.
+"""SIGTERM, SIGINT and SIGUSR2, handled from a job's first line to its last.
+
+SIGUSR2 is SLURM's warning before a time limit or a preemption (submitit asks for it, `signal_delay_s`
+seconds ahead; `sbatch --signal=USR2@60` without submitit): a stop request like the others.
 
 Outside the training steps a signal raises `Interrupted` at once: loading, tokenizing, building,
 predicting and saving can be abandoned without loss, because every file of the run folder is
@@ -6,6 +9,11 @@ written atomically and the last checkpoint stays intact. While training (`deferr
 only records the request: the step under way (or the evaluation) finishes, the loop writes a
 checkpoint and then raises `Interrupted`, so nothing since the last checkpoint is lost. A second
 signal while a stop is pending raises at once (a second Ctrl-C).
+
+When the job ends, a handler that was installed before ours gets the signal too, once the run folder
+records the stop: submitit's USR2 handler then requeues the job, whose `resume=true` continues from the
+checkpoint just written. Python's own SIGINT handler is not called (it would turn the stop into a
+KeyboardInterrupt traceback).
 """
 
 from __future__ import annotations
@@ -24,10 +32,11 @@ log = logging.getLogger(__name__)
 
 
 class StopSignals:
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR2)
 
     def __init__(self) -> None:
         self.requested: int | None = None  # the signal number of a stop deferred to the next step's end
+        self.received: int | None = None  # the first stop signal, deferred or not
         self._deferred = False
         self._previous: dict[int, Any] = {}
 
@@ -39,6 +48,9 @@ class StopSignals:
     def __exit__(self, kind: type | None, error: BaseException | None, trace: TracebackType | None) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+        previous = self._previous.get(self.received)
+        if callable(previous) and previous is not signal.default_int_handler:
+            previous(self.received, None)  # submitit's requeue, say: see the module docstring
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
@@ -50,6 +62,7 @@ class StopSignals:
             self._deferred = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = self.received or signum
         if self._deferred and self.requested is None:
             self.requested = signum
             name = signal.Signals(signum).name
