@@ -73,11 +73,15 @@ def curves_figure(groups: list[Group], score: str) -> Figure:
     """Validation `score` (f1, macro_f1, accuracy) and losses over epochs, one colour per configuration."""
     figure, (score_axis, loss_axis) = plt.subplots(1, 2, figsize=(13, 5))
     colours = plt.cm.tab20.colors if len(groups) > 10 else plt.cm.tab10.colors
-    for colour, group in zip(colours * 10, groups, strict=False):
+    for index, (colour, group) in enumerate(zip(colours * 10, groups, strict=False)):
         label = f"{_trials(group) or group.label()} (n={len(group.completed)})"
-        _over_epochs(score_axis, group, metric_key(VALIDATION, score), METRICS[score].bounds, colour, "-", label)
-        _over_epochs(loss_axis, group, "train_loss", LOSS_BOUNDS, colour, "-", f"{label} train")
-        _over_epochs(loss_axis, group, metric_key(VALIDATION, "loss"), LOSS_BOUNDS, colour, "--", f"{label} validation")
+        # Error bars of several configurations at one evaluation would hide each other: each is set a little
+        # aside (a hundredth of an epoch per configuration).
+        dodge = (index - (len(groups) - 1) / 2) * 0.01
+        score_key, validation_loss = metric_key(VALIDATION, score), metric_key(VALIDATION, "loss")
+        _over_epochs(score_axis, group, score_key, METRICS[score].bounds, colour, "-", label, dodge)
+        _over_epochs(loss_axis, group, "train_loss", LOSS_BOUNDS, colour, "-", f"{label} train", dodge)
+        _over_epochs(loss_axis, group, validation_loss, LOSS_BOUNDS, colour, "--", f"{label} validation", dodge)
     score_axis.set(title=f"Validation {score} (mean, 95% CI across seeds)", xlabel="epoch", ylabel=score)
     loss_axis.set(title="Loss: train (solid), validation (dashed)", xlabel="epoch", ylabel="cross-entropy")
     for axis in (score_axis, loss_axis):
@@ -91,7 +95,7 @@ def curves_figure(groups: list[Group], score: str) -> Figure:
 
 
 def _over_epochs(
-    axis: plt.Axes, group: Group, field: str, bounds: tuple, colour: tuple, style: str, label: str
+    axis: plt.Axes, group: Group, field: str, bounds: tuple, colour: tuple, style: str, label: str, dodge: float
 ) -> None:
     """The mean of `field` at each evaluation; a 95% CI band with 3 seeds or more, error bars below."""
     by_epoch: dict[float, list[float]] = defaultdict(list)
@@ -107,8 +111,8 @@ def _over_epochs(
         axis.plot(epochs, mean, style, color=colour, marker="o", markersize=3, label=label)
         axis.fill_between(epochs, low, high, color=colour, alpha=0.15)
     else:
-        axis.errorbar(epochs, mean, yerr=[mean - low, high - mean], fmt="o", linestyle=style, linewidth=0.8,
-                      color=colour, markersize=3, capsize=3, label=label)  # fmt: skip
+        axis.errorbar(np.add(epochs, dodge), mean, yerr=[mean - low, high - mean], fmt="o", linestyle=style,
+                      linewidth=0.8, color=colour, markersize=3, capsize=3, label=label)  # fmt: skip
 
 
 def sweep_figure(groups: list[Group], key: str, others: list[str], metric: str) -> Figure:
@@ -140,7 +144,8 @@ def sweep_figure(groups: list[Group], key: str, others: list[str], metric: str) 
     axis.set(title=f"{metric} against {key} (mean, 95% CI across seeds; dots: seeds)", xlabel=key)
     axis.set_ylabel(f"{metric} ({higher} is better)")
     axis.grid(alpha=0.3, which="both")
-    axis.legend(fontsize=8)
+    if len(series) > 1:
+        axis.legend(fontsize=8)
     figure.tight_layout()
     return figure
 
