@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import torch
 from omegaconf import DictConfig
 
 from mrpc.config.identity import run_identity
@@ -87,27 +88,45 @@ class BestModelSaver(Callback):
 
 
 class Checkpointer(Callback):
-    """Checkpoints after every epoch and every `every_steps` steps, and stops on a deferred signal."""
+    """Checkpoints after every epoch and every `every_steps` steps, and stops on a deferred signal.
+
+    Under torchrun every process decides to stop at the same step: after each step they all-reduce the
+    stop request (the largest signal number any of them received), so a signal that reaches one process
+    alone, or each at a different moment, stops all of them after the same step, with one checkpoint
+    written once all have reached it, and the same exit code everywhere. Without the agreement a process
+    stopping a step early would leave the others waiting in the next gradient all-reduce until the
+    collective's timeout. The cost: one all-reduce of one integer per step (docs/sweeps-and-search.md).
+    """
 
     def __init__(self, run: RunContext, every_steps: int | None = None) -> None:
         self.folder, self.stops, self.every_steps = run.folder, run.stops, every_steps
 
     def on_step_end(self, loop: FineTuneLoop) -> None:
-        if self.stops.requested is not None or (self.every_steps and loop.step % self.every_steps == 0):
+        stop = self._agreed_stop(loop)
+        if stop or (self.every_steps and loop.step % self.every_steps == 0):
             self._save(loop)
-        self._stop_if_asked(loop)
+        self._stop_if_asked(loop, stop)
 
     def on_epoch_end(self, loop: FineTuneLoop) -> None:
         self._save(loop)
-        self._stop_if_asked(loop)
+        self._stop_if_asked(loop, self._agreed_stop(loop))
+
+    def _agreed_stop(self, loop: FineTuneLoop) -> int:
+        """The signal that stops every process after this step, 0 for none."""
+        requested = self.stops.requested or 0
+        if loop.accelerator.num_processes == 1:
+            return requested
+        flag = torch.tensor([requested], device=loop.accelerator.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        return int(flag.item())
 
     def _save(self, loop: FineTuneLoop) -> None:
         self.folder.save_checkpoint(lambda folder: write_checkpoint(loop, folder))
         loop.accelerator.wait_for_everyone()  # no process runs ahead of a checkpoint being written
 
-    def _stop_if_asked(self, loop: FineTuneLoop) -> None:
-        if self.stops.requested is not None:
-            raise Interrupted(self.stops.requested, f"after step {loop.step}; a checkpoint was written")
+    def _stop_if_asked(self, loop: FineTuneLoop, signum: int) -> None:
+        if signum:
+            raise Interrupted(signum, f"after step {loop.step}; a checkpoint was written")
 
 
 class TrackerLog(Callback):

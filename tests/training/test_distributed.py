@@ -1,8 +1,11 @@
 """Gradient accumulation and data-parallel training give the same model as one big batch."""
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -40,17 +43,36 @@ def test_accumulation_equals_one_big_batch_including_a_short_last_window(tmp_pat
     assert_close(big, accumulated, atol=1e-6)
 
 
-def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path: Path) -> None:
-    one = train_in_process(tmp_path / "one", "dataset.limit_train=48", "dataset.limit_eval=null", "train.batch_size=16")
+def test_two_processes_stopped_on_one_rank_resume_to_match_one_process(tmp_path: Path) -> None:
+    """2 processes x batch 8 against 1 x 16, the 2-process run stopped midway by SIGTERM to rank 1 alone: both
+    ranks agree to stop after the same step (nobody is left in a collective), and the resumed run ends with
+    the same metrics and weights as the uninterrupted single process."""
+    import psutil
+
+    shared = ["dataset.limit_train=48", "dataset.limit_eval=null", "train.epochs=4"]
+    one = train_in_process(tmp_path / "one", *shared, "train.batch_size=16")
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(ROOT / "run.py"),
-        "model=tiny", "experiment=course", "device=cpu", "dataset.limit_train=48", "train.epochs=2",
-        "train.batch_size=8", "train.eval_batch_size=16", "train.predict_test=false", KEEP, *NO_DROPOUT,
+        "model=tiny", "experiment=course", "device=cpu", *shared, "train.batch_size=8", "train.eval_batch_size=16",
+        "train.predict_test=false", KEEP, *NO_DROPOUT,
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    launch = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    while not list((tmp_path / "outputs").rglob("metrics.jsonl")):  # the first epoch is trained and evaluated
+        assert launch.poll() is None, launch.stdout.read()
+        time.sleep(0.05)
+    (rank_1,) = [child for child in psutil.Process(launch.pid).children() if child.environ().get("RANK") == "1"]
+    rank_1.send_signal(signal.SIGTERM)
+    output = launch.communicate(timeout=600)[0]  # a rank left in a collective would wait gloo's 30 minutes
     (folder,) = run_folders(tmp_path / "outputs")  # one folder: the second process wrote nothing of its own
+    results = json.loads((folder / "results.json").read_text())
+    assert results["status"] == "interrupted" and "SIGTERM" in results["error"], output
+    assert output.count("exitcode  : 143") == 2, output  # both ranks: 128 + SIGTERM, as torchrun reports them
+
+    resumed = subprocess.run([*command, f"resume={folder}"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "outputs"]
     two = read_jsonl(folder / "metrics.jsonl"), load_file(folder / "checkpoints" / "last" / "model.safetensors")
     assert_close(one, two, atol=1e-5)
