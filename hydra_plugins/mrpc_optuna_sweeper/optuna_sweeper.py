@@ -23,6 +23,7 @@ every trial) a retry continues from the stopped run's checkpoint, in the same fo
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import sys
@@ -32,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filelock import FileLock
 from hydra.core.plugins import Plugins
 from hydra.core.utils import JobReturn
 from hydra.plugins.sweeper import Sweeper
@@ -106,7 +108,6 @@ class OptunaSweeper(Sweeper):
         study = self._open_study()
         study.set_user_attr(PRUNER_ATTR, pruner_attr(self.pruner))  # read by every trial
         optuna.storages.fail_stale_trials(study)  # a dead sweeper's trials: failed, and queued again
-        study.sampler = self._sampler(len(study.trials))
         where = f"Study {self.study_name} in {_without_password(self.storage_url)}"
         if self._trials_left(study) <= 0:
             log.info("%s already holds its %d trials (hydra.sweeper.n_trials): nothing to run; raise n_trials to "
@@ -114,8 +115,7 @@ class OptunaSweeper(Sweeper):
         else:
             log.info("%s: %s, %d trials, sampler %s, pruner %s", where, self.direction, self.n_trials,
                      self.sampler._target_, self.pruner._target_)  # fmt: skip
-        while (left := self._trials_left(study)) > 0:
-            batch = [self._ask(study, space) for _ in range(min(self.n_jobs, left))]
+        while batch := self._ask_batch(study, space):
             with self._heartbeats(study, batch):
                 try:
                     returns = self.launcher.launch(
@@ -141,9 +141,7 @@ class OptunaSweeper(Sweeper):
         self.storage_url = self.storage_url or f"sqlite:///{sweep_dir / 'optuna.db'}"
         self.retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=self.max_retry)
         try:
-            self.storage = optuna.storages.RDBStorage(
-                self.storage_url, heartbeat_interval=self.heartbeat_interval, heartbeat_stale_trial_callback=self.retry
-            )
+            self.storage = self._storage()
             study = optuna.create_study(
                 storage=self.storage, study_name=self.study_name, direction=self.direction, load_if_exists=True
             )
@@ -159,6 +157,24 @@ class OptunaSweeper(Sweeper):
                 f"was created to {study.direction.name.lower()}: choose another hydra.sweeper.study_name."
             )
         return study
+
+    def _storage(self) -> optuna.storages.RDBStorage:
+        import optuna
+        import sqlalchemy
+
+        for attempt in range(3):
+            try:
+                return optuna.storages.RDBStorage(
+                    self.storage_url,
+                    heartbeat_interval=self.heartbeat_interval,
+                    heartbeat_stale_trial_callback=self.retry,
+                )
+            except sqlalchemy.exc.IntegrityError:
+                # Sweepers started at once on a new database all create Optuna's tables; PostgreSQL refuses all
+                # but the first one's CREATE. The others find the tables when they open it again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _sampler(self, trials_so_far: int) -> optuna.samplers.BaseSampler:
         """The configured sampler. A seeded one is offset by the study's size: a continued study must not
@@ -180,6 +196,39 @@ class OptunaSweeper(Sweeper):
         }
         counted = [t for t in trials if t.state != optuna.trial.TrialState.WAITING and t.number not in replaced]
         return self.n_trials - len(counted)
+
+    def _ask_batch(self, study: optuna.Study, space: dict[str, Any]) -> list[optuna.Trial]:
+        """Up to `n_jobs` new trials while the study holds fewer than `n_trials`; none once it is full. The trials
+        of a sweeper that fell silent (killed, its machine gone) are failed first and queued again: Optuna
+        asks queued trials first, so this sweeper retries them. The sampler is seeded by the study's size
+        at each ask: sweepers sharing a study would otherwise suggest the same parameters in step."""
+        import optuna
+
+        with self._study_lock():
+            optuna.storages.fail_stale_trials(study)
+            study.sampler = self._sampler(len(study.trials))
+            return [self._ask(study, space) for _ in range(min(self.n_jobs, max(self._trials_left(study), 0)))]
+
+    @contextlib.contextmanager
+    def _study_lock(self) -> Iterator[None]:
+        """Held while counting the study's trials and asking for more, so that sweepers sharing the study
+        (on several machines) end it with exactly `n_trials`: no Optuna API asks "unless the study is full"
+        atomically. A PostgreSQL advisory lock (one per study name) for PostgreSQL, a file lock beside a
+        SQLite file; other databases go without, and sweepers sharing them may end a batch over n_trials."""
+        engine = self.storage.engine
+        if engine.dialect.name == "postgresql":
+            key = int(hashlib.sha1(self.study_name.encode()).hexdigest()[:15], 16)  # a positive bigint
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+                try:
+                    yield
+                finally:
+                    connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (key,))
+        elif engine.dialect.name == "sqlite" and engine.url.database:
+            with FileLock(f"{engine.url.database}.lock"):
+                yield
+        else:
+            yield
 
     def _ask(self, study: optuna.Study, space: dict[str, Any]) -> optuna.Trial:
         with warnings.catch_warnings():  # Optuna warns that heartbeats are meant for Study.optimize: we record our own
