@@ -76,8 +76,8 @@ def curves_figure(groups: list[Group], score: str) -> Figure:
     for index, (colour, group) in enumerate(zip(colours * 10, groups, strict=False)):
         label = f"{_trials(group) or group.label()} (n={len(group.completed)})"
         # Error bars of several configurations at one evaluation would hide each other: each is set a little
-        # aside (a hundredth of an epoch per configuration).
-        dodge = (index - (len(groups) - 1) / 2) * 0.01
+        # aside (a hundredth of an epoch per configuration, a tenth in all). Points without bars stay put.
+        dodge = (index - (len(groups) - 1) / 2) * min(0.01, 0.1 / len(groups)) if len(group.completed) == 2 else 0.0
         score_key, validation_loss = metric_key(VALIDATION, score), metric_key(VALIDATION, "loss")
         _over_epochs(score_axis, group, score_key, METRICS[score].bounds, colour, "-", label, dodge)
         _over_epochs(loss_axis, group, "train_loss", LOSS_BOUNDS, colour, "-", f"{label} train", dodge)
