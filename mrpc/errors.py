@@ -15,6 +15,11 @@ class FolderBusy(UserError):
     """Another process holds the run folder's lock: this one stops and writes nothing."""
 
 
+class DiskFull(UserError):
+    """A run file could not be written for want of space: the file and the cause in one line, status `failed`.
+    The atomic writers leave the file's previous version in place."""
+
+
 class Diverged(RuntimeError):
     """The training loss became NaN or infinite (status `diverged`)."""
 

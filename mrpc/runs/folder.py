@@ -24,7 +24,7 @@ from mrpc.config.identity import differences, run_identity
 from mrpc.config.resume import Resume
 from mrpc.errors import UserError
 from mrpc.runs import layout
-from mrpc.runs.atomic import atomic_write, atomic_write_dir
+from mrpc.runs.atomic import atomic_write, atomic_write_dir, disk_full
 from mrpc.runs.lock import FolderLock
 from mrpc.runs.predictions import Predictions
 from mrpc.runs.results import Outcome, Results, Status, UnreadableFile, now, read_results
@@ -169,10 +169,17 @@ class RunFolder:
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         if self.writer:
-            with open(self.path / layout.METRICS, "a") as file:
-                file.write(json.dumps(record) + "\n")
-                file.flush()
-                os.fsync(file.fileno())
+            path = self.path / layout.METRICS
+            try:
+                with open(path, "a") as file:
+                    file.write(json.dumps(record) + "\n")
+                    file.flush()
+                    os.fsync(file.fileno())
+            except OSError as error:  # a torn last line is dropped on resume (`reopen`)
+                full = disk_full(error, path)
+                if full is None:
+                    raise
+                raise full from error
 
     def write_predictions(self, split: str, predictions: Predictions) -> None:
         """GLUE's submission file and the class probabilities (mrpc/runs/predictions.py)."""

@@ -12,6 +12,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from mrpc.errors import FolderBusy
+from mrpc.runs.lock import FolderLock
 from mrpc.runs.reader import find_runs
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,31 @@ class OutputFolderCheck(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _check_creatable("hydra.sweep.dir", Path(config.hydra.sweep.dir))
         Path(config.hydra.sweep.dir).mkdir(parents=True, exist_ok=True)
+
+
+class SweepLock(Callback):
+    """One launch of a sweep at a time: a second command into a sweep folder that a running launch holds stops
+    at once, with one line naming the holder and exit code 2, before any job starts. The same for every
+    launcher: the launching command lives until its jobs end (basic runs them in-process, joblib in its
+    workers, submitit waits for them). A search folder is shared instead: its study decides which trial runs
+    where, so sweepers on several machines may share one (docs/sweeps-and-search.md)."""
+
+    def __init__(self) -> None:
+        self.lock: FolderLock | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if "optuna" in config.hydra.sweeper._target_:
+            return
+        self.lock = FolderLock(Path(config.hydra.sweep.dir))
+        try:
+            self.lock.__enter__()
+        except FolderBusy as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        if self.lock is not None:
+            self.lock.__exit__(None, None, None)
 
 
 def _check_creatable(key: str, folder: Path) -> None:

@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 from mrpc.config.checks import check_config, runs_on_cpu
 from mrpc.config.resume import Resume
-from mrpc.errors import Diverged, Interrupted, UserError
+from mrpc.errors import DiskFull, Diverged, Interrupted, UserError
 from mrpc.runs.folder import Claim, RunFolder
 from mrpc.runs.results import Status, status_of, validation_summary
 from mrpc.training.signals import StopSignals
@@ -52,7 +52,10 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             except BaseException as error:
                 known = isinstance(error, (UserError, Diverged, Interrupted))
                 message = str(error) if known else traceback.format_exc()
-                folder.finish(status_of(error), error=message)
+                try:
+                    folder.finish(status_of(error), error=message)
+                except DiskFull as full:  # results.json keeps what it said: `running`, which compare calls crashed
+                    log.error("%s", full)
                 raise
             else:
                 if not cfg.train.keep_checkpoint:

@@ -64,3 +64,15 @@ def test_a_completed_folder_returns_its_stored_f1_without_training(tmp_path: Pat
     again = compose_config(["train.epochs=1", "train.predict_test=false", "resume=true", "train.log_every_steps=3"])
     assert runner.train(again, tmp_path, overrides=[]) == f1 == json.loads(results)["best"]["validation_f1"]
     assert (tmp_path / "results.json").read_text() == results
+
+
+def test_a_second_launch_of_a_running_sweep_stops_at_once(tmp_path: Path) -> None:
+    """The first launch is this test process holding the sweep folder's lock, as a running sweep does."""
+    from mrpc.runs.lock import FolderLock
+
+    sweep_dir = tmp_path / "sweep"
+    with FolderLock(sweep_dir):
+        result = run_cli("-m", *TINY, "seed=1,2", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{sweep_dir} is in use by another process (host " in result.stderr
+    assert run_folders(sweep_dir) == []  # no job started
