@@ -43,6 +43,10 @@ class SweepLock(Callback):
     def __init__(self) -> None:
         self.lock: FolderLock | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """joblib and submitit pickle the callbacks to their workers: the lock stays with the launching command."""
+        return {"lock": None}
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if "optuna" in config.hydra.sweeper._target_:
             return

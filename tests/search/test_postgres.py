@@ -36,17 +36,19 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.cleanup()
 
 
-def sweeper(storage: str, sweep_dir: Path, n_trials: int, cwd: Path) -> subprocess.Popen:
+def sweeper(storage: str, sweep_dir: Path, n_trials: int, cwd: Path, *more: str) -> subprocess.Popen:
     command = [sys.executable, str(ROOT / "run.py"), *SEARCH, f"hydra.sweeper.storage='{storage}'",
-               f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweep.dir={sweep_dir}"]  # fmt: skip
+               f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweep.dir={sweep_dir}", *more]  # fmt: skip
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     return subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)  # fmt: skip
 
 
 def test_two_sweepers_share_one_study_and_one_retries_the_killed_ones_trial(postgres: str, tmp_path: Path) -> None:
+    """The second sweeper runs its trials two at a time in joblib's workers, each reporting to the study."""
     sweep_dir = tmp_path / "search"  # one folder for both, as a cluster's shared filesystem gives them
-    first, second = sweeper(postgres, sweep_dir, 8, tmp_path), sweeper(postgres, sweep_dir, 8, tmp_path)
+    parallel = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2"]
+    first, second = sweeper(postgres, sweep_dir, 8, tmp_path), sweeper(postgres, sweep_dir, 8, tmp_path, *parallel)
     killed = None
     while killed is None:  # the first sweeper's trial has evaluated once: kill it mid-trial
         assert first.poll() is None, first.stdout.read()
@@ -59,6 +61,7 @@ def test_two_sweepers_share_one_study_and_one_retries_the_killed_ones_trial(post
     first.wait()
     output = second.communicate(timeout=600)[0]
     assert second.returncode == 0, output
+    assert "Joblib.Parallel(n_jobs=2" in output
 
     trials = optuna.load_study(study_name="mrpc", storage=postgres).trials
     retried = {number for t in trials for number in RetryHeartbeatStaleTrialCallback.retry_history(t)}

@@ -103,21 +103,6 @@ def test_search_prunes_records_failures_retries_stale_trials_and_continues(tmp_p
     assert "pruned by a search" in err and f"; {pruned} pruned" in err
 
 
-def test_trials_in_joblib_workers_report_to_the_shared_study(tmp_path: Path) -> None:
-    sweep_dir = tmp_path / "search"
-    result = run_cli(
-        "-m", *TINY, "train.epochs=1", "train.predict_test=false", "hparams_search=optuna", *PRUNE_BELOW_F1_1,
-        "hydra.sweeper.pruner.n_warmup_steps=0", "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2",
-        "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep_dir}",
-        cwd=tmp_path,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr  # pruned trials ended as planned
-    assert "Joblib.Parallel(n_jobs=2" in result.stdout
-    trials = load(sweep_dir).trials
-    assert [trial.state for trial in trials] == [TrialState.PRUNED, TrialState.PRUNED]
-    assert all(trial.intermediate_values == {100: trial.value} for trial in trials)
-
-
 def test_a_trial_reports_each_evaluation_and_stops_when_pruned(tmp_path: Path) -> None:
     """The job's side in-process: a trial of a study in SQLite, pruned at its second report."""
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"

@@ -101,9 +101,9 @@ def test_sigterm_mid_epoch_then_resume_matches_uninterrupted(tmp_path: Path, uni
 
 
 def test_repeated_kill_9_leaves_a_resumable_folder(tmp_path: Path, uninterrupted) -> None:
-    # Killed once a checkpoint at or past each step exists: mid-epoch, at the epoch boundary (50), mid-epoch 2.
-    # With a checkpoint every step the process is then writing the next one, or stepping, or evaluating.
-    for kill_after in (18, 50, 75):
+    # Killed once a checkpoint at or past each step exists: mid-epoch, then at the epoch boundary (50). With a
+    # checkpoint every step the process is then writing the next one, or stepping, or evaluating.
+    for kill_after in (18, 50):
         process = start(tmp_path, "resume=true")
         while (checkpoint_step(tmp_path) or 0) < kill_after:
             assert process.poll() is None, output(process)
@@ -116,7 +116,7 @@ def test_repeated_kill_9_leaves_a_resumable_folder(tmp_path: Path, uninterrupted
     final = start(tmp_path, "resume=true")
     assert final.wait() == 0, output(final)
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["status"] == "completed" and results["resumes"] == 3
+    assert results["status"] == "completed" and results["resumes"] == 2
     assert_same(tmp_path, uninterrupted)
 
 
