@@ -7,30 +7,15 @@ every figure they show.
 from __future__ import annotations
 
 import json
-import platform
 import shlex
 import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mrpc.training.precision import cpu_name  # the same name a run's precision cache keys on
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def cpu_name() -> str:
-    """The CPU's model name, and whether it has AMX-BF16 and AVX512-BF16 (flags only: bf16's speed is measured)."""
-    import torch
-
-    fields: dict[str, str] = {}
-    with open("/proc/cpuinfo") as cpuinfo:  # Linux: the model's name, family and number, which platform does not give
-        for line in cpuinfo:
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-    name = fields.get("model name") or platform.processor() or "unknown CPU"
-    # Under a hypervisor the name can be as short as "AMD EPYC": family and model tell the generation apart.
-    name += f" (family {fields.get('cpu family', '?')}, model {fields.get('model', '?')})"
-    return f"{name}, AMX {'yes' if torch.cpu._is_amx_tile_supported() else 'no'}, " \
-           f"AVX512-BF16 {'yes' if torch.cpu._is_avx512_bf16_supported() else 'no'}"  # fmt: skip
 
 
 def provenance() -> dict[str, str]:

@@ -23,6 +23,9 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 # The tokenized-data cache (dataset.cache_tokenized) goes to a folder of this test session, not ~/.cache.
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mrpc-tests-datasets-")
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
+# device.precision=auto's calibration cache (mrpc/training/precision.py): measured afresh in each test session.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="mrpc-tests-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 schema.register()  # as run.py does before Hydra composes
 resolvers.register()

@@ -48,7 +48,11 @@ MOVED_MODULES = {
 }
 # Keys added to the config since, with the value an older config had implicitly; and keys an older config has
 # that today's does not (`search.*` became `trial.*`, a control key either way).
-ADDED_KEYS = {"model._target_": "mrpc.training.model.build_classifier"}
+ADDED_KEYS = {
+    "model._target_": "mrpc.training.model.build_classifier",
+    "model.dropout": None,
+    "model.freeze_embeddings": False,
+}
 REMOVED_KEYS = ("search.",)
 
 

@@ -35,6 +35,7 @@ POSITIVE_OR_NULL = Range(lambda value: value is None or value > 0, "null or > 0"
 NOT_NEGATIVE = Range(lambda value: value >= 0, ">= 0")
 NOT_NEGATIVE_OR_NULL = Range(lambda value: value is None or value >= 0, ">= 0 or null")
 FRACTION = Range(lambda value: 0 <= value <= 1, "between 0 and 1")
+PROBABILITY_OR_NULL = Range(lambda value: value is None or 0 <= value < 1, "null or at least 0 and below 1")
 FACTOR_OR_NULL = Range(lambda value: value is None or 0 < value <= 1, "null or in (0, 1]")
 METRIC_OR_NULL = Range(lambda value: value in (None, *METRICS), f"null or one of {', '.join(METRICS)}")
 RESUME = Range(lambda value: value is None or isinstance(value, (bool, str)), "null, true, false or a folder")
@@ -54,7 +55,7 @@ class DeviceType(str, Enum):
 
 
 class Precision(str, Enum):
-    auto = "auto"  # bf16 where the hardware runs it natively, else fp32 (mrpc/training/precision.py)
+    auto = "auto"  # bf16 where measured faster than fp32 on this machine, else fp32 (mrpc/training/precision.py)
     fp32 = "fp32"
     bf16 = "bf16"
     fp16 = "fp16"
@@ -163,6 +164,8 @@ class ModelConfig:
     from_config: dict[str, Any] | None = setting()  # a transformers config's keyword arguments
     attn_implementation: str = setting()
     trust_remote_code: bool = setting()
+    dropout: float | None = setting(PROBABILITY_OR_NULL)  # every dropout rate of the model; null: its config's
+    freeze_embeddings: bool = setting()  # the input embeddings get no gradient and no optimizer update
 
 
 @dataclass

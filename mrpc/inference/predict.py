@@ -38,7 +38,8 @@ from mrpc.runs import layout
 from mrpc.runs.atomic import atomic_open
 from mrpc.runs.reader import find_runs
 from mrpc.runs.results import Status
-from mrpc.training.precision import native_bf16
+from mrpc.training.model import shapes_of
+from mrpc.training.precision import calibrate, native_bf16
 from mrpc.training.signals import StopSignals
 
 transformers.utils.logging.disable_progress_bar()  # loading a model is quick: no bar for it
@@ -101,8 +102,8 @@ PRECISIONS = ("fp32", "bf16", "auto")
 
 
 def _set_precision(member: Member, precision: str) -> None:
-    if precision == "auto":
-        precision = "bf16" if native_bf16(on_cpu=True) else "fp32"
+    if precision == "auto":  # measured on this model's shapes, as a run's device.precision=auto is
+        precision = calibrate(True, *shapes_of(member.model.config.to_dict())).precision.value
     if precision == "bf16":
         if not native_bf16(on_cpu=True):
             raise UserError("--precision bf16 is emulated on this CPU (no AMX-BF16 or AVX512-BF16): use fp32")

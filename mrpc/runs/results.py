@@ -84,6 +84,7 @@ class Outcome:
     train_examples_per_second: float | None = None
     torch_threads: int | None = None
     precision: str | None = None  # the one used: device.precision=auto resolved (fp32, bf16 or fp16)
+    precision_calibration: dict[str, float | None] | None = None  # auto's measurement: fp32_ms, bf16_ms
 
     @property
     def objective(self) -> float:
@@ -110,6 +111,7 @@ class Results:
     train_examples_per_second: float | None = None
     torch_threads: int | None = None
     precision: str | None = None
+    precision_calibration: dict[str, float | None] | None = None
     monitor: str = F1
     positive_label: str | None = None
     resumes: int = 0

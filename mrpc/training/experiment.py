@@ -4,6 +4,7 @@ own `_setup_*`, and `run` trains, evaluates and writes the run folder."""
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class Experiment:
     def __init__(self, cfg: DictConfig, folder: RunFolder, stopwatch: Stopwatch, stops: StopSignals) -> None:
         self.cfg, self.folder, self.stopwatch, self.stops = cfg, folder, stopwatch, stops
         self.callbacks: list[Callback] = []  # built by `run`
-        self.accelerator = self._setup_device(cfg.device, cfg.logger)
+        self.accelerator = self._setup_device(cfg.device, cfg.logger, model_builders.layer_shapes(cfg.model))
         set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
         self.tokenizer = model_builders.build_tokenizer(cfg.model)
         self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
@@ -69,12 +70,12 @@ class Experiment:
         )
         self.scheduler = build(cfg.scheduler, optimizer=self.optimizer, total_steps=total_steps)
 
-    def _setup_device(self, device: DictConfig, logger: DictConfig | None) -> Accelerator:
+    def _setup_device(self, device: DictConfig, logger: DictConfig | None, shapes: tuple[int, int]) -> Accelerator:
         if device.num_threads:
             torch.set_num_threads(device.num_threads)
         on_cpu = runs_on_cpu(device)
         # Autocast wraps the prepared model's forward: evaluation and prediction run in it too.
-        self.precision = resolve_precision(device, on_cpu)
+        self.precision, self.calibration = resolve_precision(device, on_cpu, shapes)  # shapes: what auto measures
         # Accelerate keeps one AcceleratorState per process and refuses another precision in it, but a
         # sweep's jobs share the process (Hydra's basic launcher) and may differ in precision: each
         # experiment starts from a clean one (a private call, the one Accelerate's own tests make). The
@@ -175,6 +176,7 @@ class Experiment:
             train_examples_per_second=round(loop.train_examples / max(loop.train_seconds, 1e-9), 2),
             torch_threads=torch.get_num_threads(),
             precision=self.precision.value,
+            precision_calibration=asdict(self.calibration) if self.calibration else None,
             monitor=self.monitor,
             positive_label=self.labels.positive,
         )

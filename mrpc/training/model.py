@@ -14,6 +14,7 @@ from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
     AutoTokenizer,
+    PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
@@ -44,6 +45,26 @@ def resolve_checkpoint(name: str) -> str:
     return name
 
 
+def layer_shapes(model: DictConfig) -> tuple[int, int]:
+    """(hidden size, intermediate size) of the `model` node's transformer, from its config alone (no weights):
+    what `device.precision=auto` measures. BERT-base's where the node names neither (a builder of your own)."""
+    config: dict[str, Any] = {}
+    if model.get("from_config"):
+        config = dict(model.from_config)
+    elif model.get("checkpoint"):
+        try:
+            source = resolve_checkpoint(model.checkpoint)
+            config = AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code).to_dict()
+        except (OSError, ValueError):  # building the model says what is wrong, in the same words as ever
+            pass
+    return shapes_of(config)
+
+
+def shapes_of(config: dict[str, Any]) -> tuple[int, int]:
+    hidden = config.get("hidden_size", 768)
+    return hidden, config.get("intermediate_size", 4 * hidden)
+
+
 def build_tokenizer(model: DictConfig) -> PreTrainedTokenizerBase:
     """The `model` node's tokenizer: `model.tokenizer`, or the checkpoint's own."""
     source = model.tokenizer or model.checkpoint
@@ -61,9 +82,12 @@ def build_classifier(
     attn_implementation: str,
     trust_remote_code: bool,
     label_names: list[str],
+    dropout: float | None = None,
+    freeze_embeddings: bool = False,
 ) -> PreTrainedModel:
     """A pretrained checkpoint with a fresh classification head, or a random model built from `from_config`
-    (a transformers config's keyword arguments)."""
+    (a transformers config's keyword arguments); `dropout` replaces every dropout rate of its config,
+    `freeze_embeddings` leaves the input embeddings untrained."""
     labels = {
         "num_labels": len(label_names),
         "id2label": dict(enumerate(label_names)),
@@ -72,15 +96,31 @@ def build_classifier(
     if checkpoint is None:
         if from_config is None:
             raise UserError("The model config needs model.checkpoint (pretrained) or model.from_config (random init).")
-        config = AutoConfig.for_model(**from_config, **labels)
+        config = _with_dropout(AutoConfig.for_model(**from_config, **labels), dropout)
         config._attn_implementation = attn_implementation
-        return AutoModelForSequenceClassification.from_config(config)
-    try:
-        return AutoModelForSequenceClassification.from_pretrained(
-            resolve_checkpoint(checkpoint),
-            attn_implementation=attn_implementation,
-            trust_remote_code=trust_remote_code,
-            **labels,
-        )
-    except (OSError, ValueError) as error:
-        raise UserError(f"Could not load model.checkpoint={checkpoint}: {error}") from error
+        model = AutoModelForSequenceClassification.from_config(config)
+    else:
+        try:
+            source = resolve_checkpoint(checkpoint)
+            config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, **labels)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source,
+                config=_with_dropout(config, dropout),
+                attn_implementation=attn_implementation,
+                trust_remote_code=trust_remote_code,
+            )
+        except (OSError, ValueError) as error:
+            raise UserError(f"Could not load model.checkpoint={checkpoint}: {error}") from error
+    if freeze_embeddings:
+        model.get_input_embeddings().requires_grad_(False)
+    return model
+
+
+def _with_dropout(config: PretrainedConfig, rate: float | None) -> PretrainedConfig:
+    """`config` with every dropout rate it has set to `rate` (BERT's hidden_dropout_prob and
+    attention_probs_dropout_prob, other families' dropout and attention_dropout); unchanged for None."""
+    if rate is not None:
+        for name, value in config.to_dict().items():
+            if isinstance(value, float) and name.endswith(("dropout", "dropout_prob", "dropout_rate")):
+                setattr(config, name, rate)
+    return config

@@ -32,6 +32,8 @@ def parameter_groups(
     """Groups for a torch optimizer, the full-rate group first (the loop logs group 0's learning rate)."""
     groups: dict[tuple[int, bool], dict[str, Any]] = {}
     for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:  # frozen (model.freeze_embeddings): no update, no optimizer state
+            continue
         level = depth(name, num_layers) if layer_decay else num_layers + 1
         decays = not name.endswith(NO_DECAY)
         group = groups.setdefault(

@@ -53,3 +53,19 @@ def test_a_run_with_layer_decay_logs_the_heads_rate(tmp_path) -> None:
         runner.train(compose_config([f"optimizer.layer_decay={decay}", "train.epochs=1"]), run_dir, overrides=[])
         lrs[decay] = [json.loads(line)["lr"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert lrs["0.8"] == lrs["null"]  # the schedule of the full-rate group; the lower layers follow it scaled
+
+
+def test_dropout_and_frozen_embeddings_from_the_model_node() -> None:
+    """model.dropout sets every dropout rate of the config; model.freeze_embeddings leaves the input embeddings
+    out of the optimizer (no gradient, no update, no optimizer state)."""
+    import torch
+
+    cfg = compose_config(["model.dropout=0.0", "model.freeze_embeddings=true"])
+    model = build(cfg.model, exclude=NOT_ARGUMENTS, label_names=list(LABELS.names))
+    rates = {module.p for module in model.modules() if isinstance(module, torch.nn.Dropout)}
+    assert rates == {0.0} and model.config.hidden_dropout_prob == model.config.attention_probs_dropout_prob == 0.0
+    embeddings = model.get_input_embeddings().weight
+    groups = parameter_groups(model, lr=1e-3, weight_decay=0.01, layer_decay=None, num_layers=2)
+    in_groups = {id(p) for group in groups for p in group["params"]}
+    assert not embeddings.requires_grad and id(embeddings) not in in_groups
+    assert len(in_groups) == sum(p.requires_grad for p in model.parameters()) == len(list(model.parameters())) - 1
