@@ -52,6 +52,7 @@ ADDED_KEYS = {
     "model._target_": "mrpc.training.model.build_classifier",
     "model.dropout": None,
     "model.freeze_embeddings": False,
+    "train.stop_at": None,
 }
 REMOVED_KEYS = ("search.",)
 

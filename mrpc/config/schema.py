@@ -78,6 +78,7 @@ class TrainConfig:
     progress_every_seconds: float = setting(NOT_NEGATIVE)
     predict_test: bool = setting()
     monitor: str | None = setting(METRIC_OR_NULL)
+    stop_at: float | None = setting()  # a value of `monitor`: stop at the first evaluation that reaches it
     checkpoint_every_steps: int | None = setting(POSITIVE_OR_NULL)
     keep_checkpoint: bool = setting()
 

@@ -72,6 +72,11 @@ def task_f1(num_labels: int) -> str:
     return F1 if num_labels == 2 else MACRO_F1
 
 
+def reaches(key: str, value: float, target: float) -> bool:
+    """Whether `value` of the record key `key` (`validation_f1`) is at `target` or beyond, in its metric's direction."""
+    return value >= target if METRICS[key.split("_", 1)[1]].higher_is_better else value <= target
+
+
 def best_record(records: list[dict[str, Any]], key: str) -> dict[str, Any] | None:
     """The metrics record with the best value of `key` (`validation_f1`), the earliest of equals; None if none."""
     direction = max if METRICS[key.split("_", 1)[1]].higher_is_better else min

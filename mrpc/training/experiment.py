@@ -143,6 +143,7 @@ class Experiment:
             self.eval_loaders,
             self.labels.score,
             OmegaConf.to_object(self.cfg.train),
+            self.monitor_key,
             self.stopwatch,
         )
 
@@ -177,6 +178,7 @@ class Experiment:
             torch_threads=torch.get_num_threads(),
             precision=self.precision.value,
             precision_calibration=asdict(self.calibration) if self.calibration else None,
+            seconds_to_target=loop.target_reached["train_seconds"] if loop.target_reached else None,
             monitor=self.monitor,
             positive_label=self.labels.positive,
         )

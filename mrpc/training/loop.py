@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from mrpc.config.schema import TrainConfig
-from mrpc.data.metrics import metric_key
+from mrpc.data.metrics import metric_key, reaches
 from mrpc.data.splits import TRAIN, VALIDATION
 from mrpc.errors import Diverged
 from mrpc.training.progress import Progress
@@ -88,6 +88,7 @@ class FineTuneLoop:
         eval_loaders: dict[str, DataLoader],
         score: Callable[[torch.Tensor, torch.Tensor], dict[str, float]],
         settings: TrainConfig,
+        monitor_key: str,
         stopwatch: Stopwatch,
         callbacks: Sequence[Callback] = (),
     ) -> None:
@@ -98,6 +99,8 @@ class FineTuneLoop:
         self.eval_loaders = eval_loaders
         self.score = score  # (predictions, gold labels) -> the task's metrics (mrpc/data/labels.py)
         self.settings = settings  # the `train` node of the config, as its schema types it
+        self.monitor_key = monitor_key  # `validation_f1`: what `settings.stop_at` is a value of
+        self.target_reached: dict[str, Any] | None = None  # the first record at `settings.stop_at`, if any
         # Optimizer steps, from the prepared loader (its length is per process); the schedule counts the same.
         self.steps_per_epoch, self.total_steps = optimizer_steps(
             len(train_loader), settings.gradient_accumulation_steps, settings.epochs, settings.max_steps
@@ -128,7 +131,7 @@ class FineTuneLoop:
                 callback.on_fit_start(self)
             # Log lines (evaluations, warnings) go through tqdm.write: never onto the bar's line.
             with self.stopwatch.phase("train"), logging_redirect_tqdm():
-                while self.epoch < self.settings.epochs and self.step < self.total_steps:
+                while self.epoch < self.settings.epochs and self.step < self.total_steps and not self.target_reached:
                     progress.epoch(self.epoch + 1, self.settings.epochs)
                     self._train_epoch(progress)
         except BaseException as raised:
@@ -162,6 +165,8 @@ class FineTuneLoop:
                 callback.on_step_end(self)
             if self.step >= self.total_steps:
                 break
+            if self.target_reached:  # time to target: the run is done, mid-epoch
+                return
         self.epoch += 1
         self.batch_in_epoch = 0
         if self._loss_count:  # skip when the last evaluation already covered every batch
@@ -268,6 +273,13 @@ class FineTuneLoop:
             self.model.train()
             record["train_seconds"] = round(self.train_seconds, 3)
             self.history.append(record)
+            stop_at = self.settings.stop_at
+            if (
+                stop_at is not None
+                and not self.target_reached
+                and reaches(self.monitor_key, record[self.monitor_key], stop_at)
+            ):
+                self.target_reached = record
             for callback in self.callbacks:
                 callback.on_evaluate(self, record)
 

@@ -77,3 +77,14 @@ def test_the_callbacks_come_from_the_config(tmp_path: Path) -> None:
     assert [record["step"] for record in read_jsonl(tmp_path / "metrics.jsonl")] == [6, 6, 12, 12]  # logged twice
     assert not (tmp_path / "checkpoints").exists()  # no checkpoint callback, so none written, even when kept
     assert not (tmp_path / "model").exists() and (tmp_path / "predictions" / "test.tsv").exists()  # the final model
+
+
+def test_stop_at_ends_the_run_at_the_first_evaluation_that_reaches_the_target(tmp_path: Path) -> None:
+    """Time to target: F1 >= 0 holds at the first evaluation (step 3, mid-epoch); the run completes there, with
+    its predictions, and records the training seconds it took."""
+    runner.train(compose_config(["train.stop_at=0.0", "train.eval_every_steps=3"]), tmp_path, overrides=[])
+    (record,) = read_jsonl(tmp_path / "metrics.jsonl")
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert record["step"] == 3 and results["status"] == "completed" and results["steps"] == 3
+    assert results["seconds_to_target"] == record["train_seconds"]
+    assert (tmp_path / "predictions" / "validation.tsv").exists()
