@@ -96,7 +96,7 @@ class TensorBoard(TensorBoardTracker):
     """Accelerate's TensorBoard tracker, writing into `<run>/tensorboard/` itself, with the hyperparameters in
     that same run: Accelerate's `add_hparams` makes a second, timestamped run without metrics. As Lightning's
     logger does, the HParams tab gets one session per run whose metric columns are the best checkpoint's
-    `best/validation_*` scalars, and its status (success, failure, aborted) when the run ends."""
+    `best/validation_*` scalars, and its status (success, failure, unknown) when the run ends."""
 
     def __init__(self, logging_dir: Path, **writer_options: Any) -> None:
         super().__init__(run_name="", logging_dir=logging_dir, **writer_options)
