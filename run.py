@@ -31,7 +31,8 @@ def main(cfg: DictConfig) -> float:
     try:
         return train(cfg, hydra_cfg.runtime.output_dir, list(hydra_cfg.overrides.task))
     except Interrupted as error:
-        log.error("%s. Continue with: python run.py <same overrides> resume=%s", error, hydra_cfg.runtime.output_dir)
+        folder = error.folder or hydra_cfg.runtime.output_dir
+        log.error("%s. Continue with: python run.py <same overrides> resume=%s", error, folder)
         sys.exit(128 + error.signum)  # the shell's convention for "ended by a signal"; stops a sweep too
     except UserError as error:
         log.error("%s", error)

@@ -35,3 +35,4 @@ class Interrupted(Exception):
     def __init__(self, signum: int, where: str) -> None:
         super().__init__(f"stopped by {signal.Signals(signum).name} {where}")
         self.signum = signum
+        self.folder: str | None = None  # the run folder to resume, once the runner knows it

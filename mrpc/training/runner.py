@@ -50,6 +50,8 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
                 experiment = Experiment(cfg, folder, stopwatch, stops)
                 outcome = experiment.run(claim.checkpoint)
             except BaseException as error:
+                if isinstance(error, Interrupted):  # every process names the shared folder, not its own placeholder
+                    error.folder = str(folder.path)
                 known = isinstance(error, (UserError, Diverged, Interrupted))
                 message = str(error) if known else traceback.format_exc()
                 try:

@@ -72,6 +72,7 @@ def test_two_processes_stopped_on_one_rank_resume_to_match_one_process(tmp_path:
     assert results["status"] == "interrupted" and "SIGTERM" in results["error"], output
     stops = re.findall(r"stopped by SIGTERM after step (\d+); a checkpoint was written", output)
     assert len(stops) == 2 and len(set(stops)) == 1, output  # both ranks, after the same step
+    assert output.count(f"resume={folder}") == 2, output  # each rank names the run folder to resume
     # 128 + SIGTERM; torchrun itself sends SIGTERM to a rank still exiting when the other has ended (-15).
     assert "exitcode  : 143" in output, output
 
