@@ -25,6 +25,7 @@ import torch
 from omegaconf import DictConfig
 
 from mrpc.config.schema import Precision
+from mrpc.runs.atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,6 @@ def calibrate(on_cpu: bool, hidden: int, intermediate: int) -> Calibration:
         return Calibration(**known[key])
     calibration = _measure(on_cpu, hidden, intermediate)
     try:
-        from mrpc.runs.atomic import atomic_write
-
         atomic_write(cache, json.dumps({**known, key: asdict(calibration)}, indent=1) + "\n")
     except OSError as error:  # a read-only home: measure each time rather than fail the run
         log.warning("Not caching the precision calibration in %s: %s", cache, error)

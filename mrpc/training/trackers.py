@@ -187,9 +187,12 @@ class MLflow(MLflowTracker):
         return contextlib.nullcontext()  # a server orders its own writes
 
     def _run_to_continue(self, experiment_id: str) -> str | None:
-        """The MLflow run of this very run folder and start, when it is being resumed."""
+        """The MLflow run of this very run folder and start, when it is being resumed: only then are the
+        experiment's runs listed (a sweep's store holds many)."""
         import mlflow
 
+        if not (read_results(self.labels.run_dir) or Results()).resumes:
+            return None
         runs = mlflow.search_runs([experiment_id], output_format="list")
         mine = [run for run in runs if run.data.tags.get("run_folder") == str(self.labels.run_dir)
                 and run.data.tags.get("started_at") == self.labels.started_at]  # fmt: skip
