@@ -5,6 +5,7 @@ course's hyperparameters, (c) `python run.py` with its defaults and (c') `python
     python benchmarks/time_to_quality.py                       # target F1 0.86, 5 seeds, every variant
     python benchmarks/time_to_quality.py --target 0.85 --seeds 3 --variants a c --output ttq.json
     python benchmarks/time_to_quality.py --ours device.precision=auto   # (c) and (c') with a lever
+    python benchmarks/time_to_quality.py --variants a c --lever nodrop model.dropout=0   # adds (c+nodrop)
 
 The rules, adapted to this task:
 - The clock starts just before the process is started, so imports, reading and tokenizing the data,
@@ -17,6 +18,8 @@ The rules, adapted to this task:
   A run that ends, or passes `--cap` seconds, without reaching the target has not converged. Per
   variant the fastest and the slowest run are dropped and the rest averaged; more than one run
   that did not converge makes the variant's result invalid.
+- `--lever NAME KEY=VALUE ...` (repeatable) adds a variant (c+NAME): (c) with those overrides as well,
+  so that several levers are measured against (a) and (c) in one invocation.
 """
 
 from __future__ import annotations
@@ -114,7 +117,8 @@ def _report(path: Path, epoch: float, f1: float) -> None:
 
 
 def command(variant: str, seed: int, evals_per_epoch: int, folder: Path, ours: list[str]) -> tuple[list[str], Path]:
-    """The variant's command line, and the file its evaluations appear in."""
+    """The variant's command line, and the file its evaluations appear in; `ours` holds (c)'s overrides,
+    a lever's included."""
     if variant in ("a", "b"):
         report = folder / "report.jsonl"
         every = eval_every(BATCH, evals_per_epoch)
@@ -183,6 +187,8 @@ def main() -> None:
     parser.add_argument("--evals-per-epoch", type=int, default=4)
     parser.add_argument("--cap", type=float, default=1800, help="seconds after which a run has not converged")
     parser.add_argument("--ours", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for c and c'")
+    parser.add_argument("--lever", nargs="+", action="append", default=[], metavar=("NAME", "KEY=VALUE"),
+                        help="a further variant c+NAME: (c) with these overrides too; repeatable")  # fmt: skip
     parser.add_argument("--output", type=Path, help="the JSON results file (default: benchmarks/results/)")
     parser.add_argument("--worker", choices=["a", "b"], help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, help=argparse.SUPPRESS)
@@ -193,29 +199,35 @@ def main() -> None:
         {"a": course_loop, "b": trainer}[args.worker](args.seed, args.every, args.report)
         return
 
-    runs: dict[str, list[dict]] = {variant: [] for variant in args.variants}
+    levers = {f"c+{name}": overrides for name, *overrides in args.lever}
+    names = {**VARIANTS, **{variant: f"run.py {' '.join(overrides)}" for variant, overrides in levers.items()}}
+    runs: dict[str, list[dict]] = {variant: [] for variant in [*args.variants, *levers]}
     for seed in range(42, 42 + args.seeds):
-        for variant in args.variants:
+        for variant in runs:
+            ours = [*args.ours, *levers.get(variant, [])]
             with tempfile.TemporaryDirectory(prefix="ttq-") as folder:
-                argv, watched = command(variant, seed, args.evals_per_epoch, Path(folder), args.ours)
+                argv, watched = command(variant.split("+")[0], seed, args.evals_per_epoch, Path(folder), ours)
                 seconds, evaluations = time_to_target(argv, watched, args.target, args.cap)
             runs[variant].append({"seed": seed, "seconds": seconds, "evaluations": evaluations})
             shown = f"{seconds:.0f} s" if seconds is not None else "not converged"
-            print(f"seed {seed}, {VARIANTS[variant]}: {shown}", file=sys.stderr, flush=True)
+            print(f"seed {seed}, {names[variant]}: {shown}", file=sys.stderr, flush=True)
 
     results = {variant: summarise([run["seconds"] for run in rs]) for variant, rs in runs.items()}
     print(f"Time to validation F1 >= {args.target} on {cpu_name()}; {args.seeds} seeds, "
           f"evaluation every 1/{args.evals_per_epoch} epoch; --ours {' '.join(args.ours) or '(none)'}")  # fmt: skip
+    width = max(len(names[variant]) for variant in results)
     for variant, result in results.items():
         each = ", ".join("-" if run["seconds"] is None else f"{run['seconds']:.0f}" for run in runs[variant])
         mean = f"{result['seconds']:.0f} s" if result["valid"] else "invalid (>1 not converged)"
-        print(f"  {VARIANTS[variant]:26} {mean:>28}   runs: {each}")
+        print(f"  {names[variant]:{width}} {mean:>28}   runs: {each}")
     ratios = {}
-    for slow in ("a", "b", "c'"):
-        if {slow, "c"} <= set(results) and results[slow]["valid"] and results["c"]["valid"]:
-            ratios[f"{slow}/c"] = results[slow]["seconds"] / results["c"]["seconds"]
-            print(f"  {slow}/c: {ratios[f'{slow}/c']:.2f}x")
-    summary = {"target": args.target, "ours": args.ours, "results": results, "ratios": ratios, "runs": runs}
+    pairs = [(slow, "c") for slow in ("a", "b", "c'")] + [("a", lever) for lever in levers]
+    for slow, fast in pairs:
+        if {slow, fast} <= set(results) and results[slow]["valid"] and results[fast]["valid"]:
+            ratios[f"{slow}/{fast}"] = results[slow]["seconds"] / results[fast]["seconds"]
+            print(f"  {slow}/{fast}: {ratios[f'{slow}/{fast}']:.2f}x")
+    summary = {"target": args.target, "ours": args.ours, "levers": levers, "results": results, "ratios": ratios,
+               "runs": runs}  # fmt: skip
     write_result("time_to_quality", summary, args.output)
 
 
