@@ -158,6 +158,7 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
     from mrpc.runs.folder import RunFolder
     from mrpc.training.experiment import Experiment
     from mrpc.training.loop import FineTuneLoop
+    from mrpc.training.precision import settle_auto
     from mrpc.training.signals import StopSignals
     from mrpc.training.stopwatch import Stopwatch
 
@@ -167,7 +168,10 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
         # max_steps ends the loop after the timed steps (quick mode's learning rate decays over them).
         recipe = [f"seed={seed}", "device=cpu", "experiment=course", f"train.max_steps={warmup + steps}"]
         cfg = compose("config", overrides=[*recipe, *overrides])
-    experiment = Experiment(cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False), Stopwatch(), StopSignals())
+    calibration = settle_auto(cfg, on_cpu=True)  # device.precision=auto, as a run settles it
+    experiment = Experiment(
+        cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False), Stopwatch(), StopSignals(), calibration
+    )
     meter = Meter(warmup)
 
     class MeteredLoop(FineTuneLoop):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from mrpc.config.identity import differences, run_identity
@@ -109,6 +110,17 @@ class RunFolder:
                 f"training: {'; '.join(changes)}. Resume with the original settings, or start a new run."
             )
         return checkpoint
+
+    def precision_used(self) -> str | None:
+        """The precision this folder's earlier run used: its config.yaml's (results.json's where that says `auto`,
+        as configs written before `auto` was settled first do); None without a readable record."""
+        try:
+            used = OmegaConf.select(OmegaConf.load(self.path / layout.CONFIG), "device.precision")
+            if used == "auto":
+                used = (read_results(self.path) or Results()).precision
+        except (OSError, yaml.YAMLError, UnreadableFile):
+            return None
+        return used
 
     def _identity_changes(self, cfg: DictConfig) -> list[str]:
         """How `cfg` differs from this folder's run in the keys that identify a run (mrpc/config/identity.py)."""

@@ -19,6 +19,7 @@ from safetensors.torch import load_model
 
 from mrpc.config.build import build
 from mrpc.config.checks import runs_on_cpu
+from mrpc.config.schema import Precision
 from mrpc.data.loaders import make_loader, tokenize
 from mrpc.data.metrics import best_record, metric_key
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
@@ -32,7 +33,7 @@ from mrpc.training import optimizer as optimizer_builders
 from mrpc.training.callbacks import RunContext
 from mrpc.training.checkpoint import load_checkpoint
 from mrpc.training.loop import Callback, FineTuneLoop, optimizer_steps
-from mrpc.training.precision import resolve_precision
+from mrpc.training.precision import Calibration
 from mrpc.training.signals import StopSignals
 from mrpc.training.stopwatch import Stopwatch
 
@@ -46,10 +47,19 @@ ACCELERATE_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # Acceler
 
 
 class Experiment:
-    def __init__(self, cfg: DictConfig, folder: RunFolder, stopwatch: Stopwatch, stops: StopSignals) -> None:
+    def __init__(
+        self,
+        cfg: DictConfig,
+        folder: RunFolder,
+        stopwatch: Stopwatch,
+        stops: StopSignals,
+        calibration: Calibration | None = None,
+    ) -> None:
+        """`cfg.device.precision` is settled (`mrpc.training.precision.settle_auto`, by `calibration` if that chose)."""
         self.cfg, self.folder, self.stopwatch, self.stops = cfg, folder, stopwatch, stops
+        self.calibration = calibration  # recorded in results.json
         self.callbacks: list[Callback] = []  # built by `run`
-        self.accelerator = self._setup_device(cfg.device, cfg.logger, model_builders.layer_shapes(cfg.model))
+        self.accelerator = self._setup_device(cfg.device, cfg.logger)
         set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
         self.tokenizer = model_builders.build_tokenizer(cfg.model)
         self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
@@ -70,12 +80,14 @@ class Experiment:
         )
         self.scheduler = build(cfg.scheduler, optimizer=self.optimizer, total_steps=total_steps)
 
-    def _setup_device(self, device: DictConfig, logger: DictConfig | None, shapes: tuple[int, int]) -> Accelerator:
+    def _setup_device(self, device: DictConfig, logger: DictConfig | None) -> Accelerator:
         if device.num_threads:
             torch.set_num_threads(device.num_threads)
         on_cpu = runs_on_cpu(device)
+        self.precision = Precision(device.precision)
+        if self.precision == Precision.auto:
+            raise ValueError("Settle device.precision=auto first: mrpc.training.precision.settle_auto")
         # Autocast wraps the prepared model's forward: evaluation and prediction run in it too.
-        self.precision, self.calibration = resolve_precision(device, on_cpu, shapes)  # shapes: what auto measures
         # Accelerate keeps one AcceleratorState per process and refuses another precision in it, but a
         # sweep's jobs share the process (Hydra's basic launcher) and may differ in precision: each
         # experiment starts from a clean one (a private call, the one Accelerate's own tests make). The

@@ -8,6 +8,11 @@ bf16 only where it is faster by `MARGIN`. bf16 is timed only where the hardware 
 AVX512-BF16, a bf16 GPU): elsewhere it is emulated, about 100x slower. The figures are cached per machine
 (CPU or GPU model, bf16 flags, torch version, threads, shapes), so a sweep measures once; the run logs them
 and records them in results.json. An explicit `fp32`/`bf16`/`fp16` wins where the hardware can run it.
+
+`auto` is settled before the run claims its folder (`settle_auto`): the config then names the precision the
+run uses, so its config.yaml, its identity and compare's grouping say what it ran in. A folder's earlier run
+keeps its precision (a re-launched sweep skips its completed jobs, a resume continues in the checkpoint's
+precision) wherever this machine runs that precision natively.
 """
 
 from __future__ import annotations
@@ -74,15 +79,29 @@ class Calibration:
         return f"fp32 {self.fp32_ms:.1f} ms, bf16 {bf16} per pass"
 
 
-def resolve_precision(
-    device: DictConfig, on_cpu: bool, shapes: tuple[int, int]
-) -> tuple[Precision, Calibration | None]:
-    """The precision to run in, and the calibration that chose it (None for an explicit choice)."""
-    if device.precision != Precision.auto:
-        return Precision(device.precision), None
-    calibration = calibrate(on_cpu, *shapes)
+def settle_auto(cfg: DictConfig, on_cpu: bool, ran_in: str | None = None) -> Calibration | None:
+    """Replace `device.precision=auto` in `cfg` by the precision the run will use: `ran_in` (the precision this
+    folder's earlier run used) where this machine runs it natively, else the calibration's choice. Returns the
+    calibration where one chose (results.json records it); an explicit precision is left as it is."""
+    if cfg.device.precision != Precision.auto:
+        return None
+    if ran_in in (Precision.fp32, Precision.bf16, Precision.fp16) and runs_natively(Precision(ran_in), on_cpu):
+        log.info("device.precision=auto: %s, as this folder's run used", ran_in)
+        cfg.device.precision = ran_in
+        return None
+    from mrpc.training.model import layer_shapes  # reads the model's config through transformers: only here
+
+    calibration = calibrate(on_cpu, *layer_shapes(cfg.model))
     log.info("device.precision=auto: %s (%s)", calibration.precision.value, calibration.summary())
-    return calibration.precision, calibration
+    cfg.device.precision = calibration.precision.value
+    return calibration
+
+
+def runs_natively(precision: Precision, on_cpu: bool) -> bool:
+    """fp32 everywhere, bf16 where `native_bf16`, fp16 on a GPU."""
+    if precision == Precision.bf16:
+        return native_bf16(on_cpu)
+    return precision == Precision.fp32 or not on_cpu
 
 
 def calibrate(on_cpu: bool, hidden: int, intermediate: int) -> Calibration:

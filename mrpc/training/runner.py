@@ -1,7 +1,8 @@
 """Run one experiment, keeping its folder's results.json true at every moment.
 
-Read top to bottom: handle signals from the first line, check the config, claim the folder under
-its lock (start, skip, resume or refuse), build the experiment, train, record how it ended.
+Read top to bottom: handle signals from the first line, check the config, settle `device.precision=auto`
+and claim the folder under its lock (start, skip, resume or refuse), build the experiment, train, record
+how it ended.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from omegaconf import DictConfig
 
 from mrpc.config.checks import check_config, runs_on_cpu
 from mrpc.config.resume import Resume
+from mrpc.config.schema import Precision
 from mrpc.errors import DiskFull, Diverged, Interrupted, UserError
 from mrpc.runs.folder import Claim, RunFolder
 from mrpc.runs.results import Status, status_of, validation_summary
+from mrpc.training.precision import Calibration, settle_auto
 from mrpc.training.signals import StopSignals
 from mrpc.training.stopwatch import Stopwatch
 
@@ -39,7 +42,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
                 folder.refuse(cfg, overrides, str(error))
             raise
         with folder.lock():
-            claim = _claim_on_every_process(folder, cfg, overrides, processes)
+            claim, calibration = _claim_on_every_process(folder, cfg, overrides, processes)
             if claim.completed is not None:
                 return claim.completed.objective
             experiment = None
@@ -47,7 +50,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
                 # The heavy libraries load only once the config is sound and the folder claimed.
                 from mrpc.training.experiment import Experiment
 
-                experiment = Experiment(cfg, folder, stopwatch, stops)
+                experiment = Experiment(cfg, folder, stopwatch, stops, calibration)
                 outcome = experiment.run(claim.checkpoint)
             except BaseException as error:
                 if isinstance(error, Interrupted):  # every process names the shared folder, not its own placeholder
@@ -88,16 +91,25 @@ def _shared_run_dir(cfg: DictConfig, run_dir: Path, processes: PartialState) -> 
     return run_dir
 
 
-def _claim_on_every_process(folder: RunFolder, cfg: DictConfig, overrides: list[str], processes: PartialState) -> Claim:
-    """The main process decides (it alone writes); the others follow its decision, or its refusal."""
+def _claim_on_every_process(
+    folder: RunFolder, cfg: DictConfig, overrides: list[str], processes: PartialState
+) -> tuple[Claim, Calibration | None]:
+    """The main process settles `device.precision=auto` (mrpc/training/precision.py: the folder's earlier run's
+    precision, else a calibration's) and decides (it alone writes); the others follow its decision and its
+    precision, or its refusal. Returns the claim and the calibration that chose the precision, if one did."""
     decision: Claim | UserError = Claim()
+    calibration = None
     if processes.is_main_process:
         try:
+            calibration = settle_auto(cfg, runs_on_cpu(cfg.device), folder.precision_used())
             decision = folder.claim(cfg, overrides)
         except UserError as error:
             decision = error
     if processes.num_processes > 1:
-        decision = broadcast_object_list([decision], from_process=0)[0]
+        decision, precision, calibration = broadcast_object_list(
+            [decision, Precision(cfg.device.precision).value, calibration], from_process=0
+        )
+        cfg.device.precision = precision
     if isinstance(decision, UserError):
         raise decision
-    return decision
+    return decision, calibration

@@ -17,6 +17,7 @@ from mrpc.runs.folder import RunFolder
 from mrpc.runs.reader import find_runs, read_run
 from mrpc.runs.results import Status
 from mrpc.training import runner
+from mrpc.training.precision import settle_auto
 
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_runs"
 
@@ -38,7 +39,10 @@ def test_a_completed_legacy_run_is_skipped_on_rerun(tmp_path: Path) -> None:
 def test_an_interrupted_legacy_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     folder, overrides = legacy("interrupted", tmp_path)
     assert read_run(folder).status == Status.INTERRUPTED
-    claim = RunFolder(folder).claim(compose_config([*overrides, "resume=true"], base=[]), overrides)
+    cfg = compose_config([*overrides, "resume=true"], base=[])
+    settle_auto(cfg, on_cpu=True, ran_in=RunFolder(folder).precision_used())  # as the runner does before a claim
+    assert cfg.device.precision == "fp32"  # today's default, auto, continues in the checkpoint's precision
+    claim = RunFolder(folder).claim(cfg, overrides)
     assert claim.completed is None and claim.checkpoint == folder / "checkpoints" / "last"
 
 

@@ -54,8 +54,8 @@ def test_two_processes_stopped_on_one_rank_resume_to_match_one_process(tmp_path:
     one = train_in_process(tmp_path / "one", *shared, "train.batch_size=16")
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", str(ROOT / "run.py"),
-        "model=tiny", "experiment=course", "device=cpu", *shared, "train.batch_size=8", "train.eval_batch_size=16",
-        "train.predict_test=false", KEEP, *NO_DROPOUT,
+        "model=tiny", "experiment=course", "device=cpu", "device.precision=fp32", *shared, "train.batch_size=8",
+        "train.eval_batch_size=16", "train.predict_test=false", KEEP, *NO_DROPOUT,
     ]  # fmt: skip
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     launch = subprocess.Popen(

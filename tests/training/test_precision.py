@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import compose_config
+from omegaconf import OmegaConf
 
 from mrpc.config.checks import check_config
 from mrpc.config.schema import Precision
 from mrpc.errors import UserError
 from mrpc.training import precision, runner
-from mrpc.training.precision import Calibration, calibrate, native_bf16, resolve_precision
+from mrpc.training.precision import Calibration, calibrate, native_bf16, settle_auto
 
 
 def cpu_with(monkeypatch: pytest.MonkeyPatch, amx: bool, avx512_bf16: bool) -> None:
@@ -38,16 +39,14 @@ def test_the_calibration_is_measured_once_per_machine_and_shapes(tmp_path, monke
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     measured = []
     monkeypatch.setattr(precision, "_measure", lambda *shape: measured.append(shape) or Calibration(10.0, 4.0))
-    cfg = compose_config(["device.precision=auto"])
-    assert resolve_precision(cfg.device, True, (384, 1536)) == (Precision.bf16, Calibration(10.0, 4.0))
-    assert resolve_precision(cfg.device, True, (384, 1536))[0] == Precision.bf16  # from the cache
+    for _ in range(2):  # the packaged MiniLM's shapes, read from its config; the second time from the cache
+        cfg = compose_config(["device.precision=auto"], base=[])
+        assert settle_auto(cfg, on_cpu=True) == Calibration(10.0, 4.0) and cfg.device.precision == Precision.bf16
     calibrate(True, 32, 64)  # other shapes: measured
     assert measured == [(True, 384, 1536), (True, 32, 64)]
     assert len(json.loads((tmp_path / "mrpc" / "precision.json").read_text())) == 2
-    assert resolve_precision(compose_config(["device.precision=fp32"]).device, True, (384, 1536)) == (
-        Precision.fp32,
-        None,
-    )  # an explicit choice wins, unmeasured
+    cfg = compose_config(["device.precision=fp32"], base=[])
+    assert settle_auto(cfg, on_cpu=True) is None and cfg.device.precision == Precision.fp32  # explicit: unmeasured
 
 
 def test_a_real_calibration_times_both_precisions_where_bf16_is_native(tmp_path, monkeypatch) -> None:
@@ -74,6 +73,26 @@ def test_a_run_records_the_precision_it_used_and_why(tmp_path: Path) -> None:
     calibration = Calibration(**results["precision_calibration"])
     assert results["precision"] == calibration.precision.value
     assert 0 <= results["best"]["validation_f1"] <= 1
+
+
+def test_auto_names_the_precision_a_run_used_and_a_folder_keeps_it(tmp_path: Path, monkeypatch) -> None:
+    """config.yaml says what auto chose, so identity and compare see it; re-launched on a machine that measures
+    otherwise, auto still finds the completed run (skipped), while an explicit other precision is another run."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(precision, "_measure", lambda *shape: Calibration(10.0, 4.0 if native_bf16(True) else None))
+    chosen = "bf16" if native_bf16(True) else "fp32"
+    folder, overrides = tmp_path / "run", ["device.precision=auto", "train.epochs=1", "train.predict_test=false"]
+    runner.train(compose_config(overrides), folder, overrides)
+    assert OmegaConf.load(folder / "config.yaml").device.precision == chosen
+    assert json.loads((folder / "results.json").read_text())["precision"] == chosen
+    before = (folder / "results.json").read_text()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another machine"))
+    monkeypatch.setattr(precision, "_measure", lambda *shape: Calibration(10.0, 20.0))  # bf16 slower there
+    runner.train(compose_config(overrides), folder, overrides)
+    assert (folder / "results.json").read_text() == before  # skipped: nothing rewritten
+    if chosen == "bf16":
+        with pytest.raises(UserError, match=r"a different config \(device.precision: bf16 -> fp32\)"):
+            runner.train(compose_config([*overrides, "device.precision=fp32"]), folder, overrides)
 
 
 def test_jobs_of_one_process_may_differ_in_precision(tmp_path: Path, monkeypatch) -> None:
