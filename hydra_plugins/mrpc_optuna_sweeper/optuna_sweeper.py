@@ -42,6 +42,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from hydra_plugins.mrpc_optuna_sweeper import config
+from mrpc.config.schema import Objective
 from mrpc.runs.results import Status, UnreadableFile, read_results
 
 if TYPE_CHECKING:  # optuna is imported when a sweep starts: Hydra imports this module on every start
@@ -82,9 +83,11 @@ class OptunaSweeper(Sweeper):
         self.n_trials, self.n_jobs = n_trials, n_jobs
         self.sampler, self.pruner, self.params = sampler, pruner, params
         self.heartbeat_interval, self.max_retry = heartbeat_interval, max_retry
+        self.objective = Objective.best  # the run config's train.objective, read by `setup`
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
+        self.objective = Objective(config.train.objective)
         self.launcher = Plugins.instance().instantiate_launcher(
             hydra_context=hydra_context, task_function=task_function, config=config
         )
@@ -104,6 +107,11 @@ class OptunaSweeper(Sweeper):
         from mrpc.search.space import parse_search_space
         from mrpc.search.summary import write_summary
 
+        direction = self.objective.direction
+        if self.direction != direction:  # a study that would favour the worst trials: say so before any runs
+            log.error("train.objective=%s is to %s, but hydra.sweeper.direction=%s: set hydra.sweeper.direction=%s.",
+                      self.objective.value, direction, self.direction, direction)  # fmt: skip
+            sys.exit(2)
         space, fixed = parse_search_space([*(f"{key}={value}" for key, value in self.params.items()), *arguments])
         study = self._open_study()
         study.set_user_attr(PRUNER_ATTR, pruner_attr(self.pruner))  # read by every trial
@@ -283,14 +291,17 @@ class OptunaSweeper(Sweeper):
             results = None
         status = results.status if results else Status.FAILED
         trial.set_user_attr("run_dir", run_dir)
-        if status == Status.COMPLETED and math.isfinite(results.objective):
-            study.tell(trial, results.objective)
+        objective = results.objective(self.objective) if results else math.nan
+        if status == Status.COMPLETED and math.isfinite(objective):
+            study.tell(trial, objective)
         elif status == Status.PRUNED:
             study.tell(trial, state=State.PRUNED)  # Optuna takes the last reported value
         else:
             study.tell(trial, state=State.FAIL)
-        finite = results and math.isfinite(results.objective)
-        value = f", validation {results.monitor} {results.objective:.4f}" if finite else ""
+        value = ""
+        if math.isfinite(objective):
+            named = f"validation {results.monitor}" if self.objective == Objective.best else "seconds to target"
+            value = f", {named} {objective:.4f}"
         log.info("Trial %d %s%s: %s", trial.number, status.value, value, run_dir)
 
     def _log_best(self, study: optuna.Study) -> None:

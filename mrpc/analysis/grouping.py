@@ -25,6 +25,10 @@ def _best(name: str) -> Callable[[Run], float]:
     return lambda run: run.results.best.get(metric_key(VALIDATION, name), math.nan)
 
 
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
 @dataclass(frozen=True)
 class Column:
     """A figure compare reports: how it is read from a completed run, its direction, the digits it is shown with."""
@@ -40,6 +44,7 @@ COLUMNS: dict[str, Column] = {
     **{name: Column(_best(name), metric.higher_is_better, 4, metric.bounds) for name, metric in METRICS.items()},
     "best_epoch": Column(lambda run: run.results.best_epoch, False, 2),
     "train_seconds": Column(lambda run: run.results.train_seconds, False, 1),
+    "seconds_to_target": Column(lambda run: _or_nan(run.results.seconds_to_target), False, 1),  # train.stop_at's
     "examples_per_s": Column(lambda run: run.results.train_examples_per_second, True, 1),
 }
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from mrpc.config.schema import OPEN, Precision
+from mrpc.config.schema import OPEN, Objective, Precision
 from mrpc.errors import UserError
 from mrpc.training.precision import native_bf16
 
@@ -28,6 +28,10 @@ def check_config(cfg: DictConfig) -> None:
         raise UserError(
             "optimizer.fused=true and optimizer.foreach=true cannot be combined (PyTorch runs one or the other); "
             "set optimizer.foreach=null, or optimizer.fused=false to use the for-each implementation."
+        )
+    if cfg.train.objective == Objective.seconds_to_target and cfg.train.stop_at is None:
+        raise UserError(
+            "train.objective=seconds_to_target needs the value to reach: set train.stop_at (e.g. train.stop_at=0.86)."
         )
     _check_device(cfg.device)
 

@@ -30,6 +30,7 @@ CONTROL_KEYS = (
     "train.checkpoint_every_steps",
     "train.keep_checkpoint",
     "train.predict_test",
+    "train.objective",
     "dataset.num_workers",
     "dataset.cache_tokenized",
     "device.num_threads",
@@ -53,6 +54,7 @@ ADDED_KEYS = {
     "model.dropout": None,
     "model.freeze_embeddings": False,
     "train.stop_at": None,
+    "train.evals_per_epoch": None,
 }
 REMOVED_KEYS = ("search.",)
 

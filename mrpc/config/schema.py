@@ -61,6 +61,18 @@ class Precision(str, Enum):
     fp16 = "fp16"
 
 
+class Objective(str, Enum):
+    """What a run returns to a sweeper (results.json's `objective(...)`)."""
+
+    best = "best"  # the best validation value of train.monitor: maximised
+    seconds_to_target = "seconds_to_target"  # training seconds until train.stop_at is reached: minimised
+
+    @property
+    def direction(self) -> str:
+        """The direction a study optimises it in (Optuna's name)."""
+        return "minimize" if self == Objective.seconds_to_target else "maximize"
+
+
 @dataclass
 class TrainConfig:
     """The training loop's settings: `FineTuneLoop` receives this very object."""
@@ -72,6 +84,7 @@ class TrainConfig:
     max_grad_norm: float | None = setting(POSITIVE_OR_NULL)
     max_steps: int | None = setting(POSITIVE_OR_NULL)
     eval_every_steps: int | None = setting(POSITIVE_OR_NULL)
+    evals_per_epoch: int | None = setting(POSITIVE_OR_NULL)
     eval_train: bool = setting()
     log_every_steps: int = setting(POSITIVE)
     progress_bar: Any = setting(AUTO_OR_BOOL)  # auto, true or false: OmegaConf has no Union of str and bool
@@ -79,6 +92,7 @@ class TrainConfig:
     predict_test: bool = setting()
     monitor: str | None = setting(METRIC_OR_NULL)
     stop_at: float | None = setting()  # a value of `monitor`: stop at the first evaluation that reaches it
+    objective: Objective = setting()
     checkpoint_every_steps: int | None = setting(POSITIVE_OR_NULL)
     keep_checkpoint: bool = setting()
 

@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from mrpc.config.schema import Objective
 from mrpc.data.metrics import F1, metric_key
 from mrpc.data.splits import VALIDATION
 from mrpc.errors import Diverged, Interrupted
@@ -59,9 +60,30 @@ def status_of(error: BaseException) -> Status:
     return Status.FAILED
 
 
-def objective_of(status: Status, monitor: str, best: dict | None, final: dict | None) -> float:
-    """What a sweeper receives: the best value of the monitored metric, NaN if there is none yet. A pruned run
-    gives its last one instead, as Optuna counts a pruned trial's last reported value."""
+# train.objective=seconds_to_target of a run that ended without reaching train.stop_at: this many times its
+# training seconds. Worse than any run that reached the target in the time it trained, and the worse the
+# longer it trained, so a sampler learns to avoid it.
+PENALTY = 2.0
+
+
+def objective_of(
+    status: Status,
+    monitor: str,
+    best: dict | None,
+    final: dict | None,
+    kind: Objective = Objective.best,
+    seconds_to_target: float | None = None,
+    train_seconds: float | None = None,
+) -> float:
+    """What a sweeper receives (`train.objective`), NaN if there is none yet. `best`: the best value of the
+    monitored metric; a pruned run gives its last one instead, as Optuna counts a pruned trial's last reported
+    value. `seconds_to_target`: the training seconds to reach train.stop_at, PENALTY x training seconds where
+    a completed run never reached it."""
+    if kind == Objective.seconds_to_target:
+        if seconds_to_target is not None:
+            return seconds_to_target
+        completed = status == Status.COMPLETED and train_seconds is not None
+        return PENALTY * train_seconds if completed else math.nan
     key = metric_key(VALIDATION, monitor)
     if status == Status.PRUNED and final:
         return final[key]
@@ -87,9 +109,10 @@ class Outcome:
     precision_calibration: dict[str, float | None] | None = None  # auto's measurement: fp32_ms, bf16_ms
     seconds_to_target: float | None = None  # train.stop_at: training seconds to the evaluation that reached it
 
-    @property
-    def objective(self) -> float:
-        return objective_of(self.status, self.monitor, self.best, self.final)
+    def objective(self, kind: Objective = Objective.best) -> float:
+        return objective_of(
+            self.status, self.monitor, self.best, self.final, kind, self.seconds_to_target, self.train_seconds
+        )
 
 
 @dataclass
@@ -123,9 +146,10 @@ class Results:
     def monitor_key(self) -> str:
         return metric_key(VALIDATION, self.monitor)
 
-    @property
-    def objective(self) -> float:
-        return objective_of(self.status, self.monitor, self.best, self.final)
+    def objective(self, kind: Objective = Objective.best) -> float:
+        return objective_of(
+            self.status, self.monitor, self.best, self.final, kind, self.seconds_to_target, self.train_seconds
+        )
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"

@@ -1,4 +1,5 @@
-"""A search trial's side of pruning: report validation F1 to its Optuna trial, stop when the pruner says so.
+"""A search trial's side of pruning: report validation F1 to its Optuna trial, stop when the pruner says so
+(or, searching for the fastest recipe, once the trial can no longer beat the best).
 
 The job talks to the study's storage (a SQLite file, or a database server for trials on many
 machines), never to the sweeper's memory, so pruning works wherever the launcher runs the job:
@@ -16,6 +17,7 @@ from accelerate.utils import broadcast_object_list
 from omegaconf import DictConfig, OmegaConf
 
 from mrpc.config.build import build
+from mrpc.config.schema import Objective
 from mrpc.errors import Pruned
 from mrpc.training.loop import Callback
 
@@ -62,8 +64,10 @@ def open_trial(trial: DictConfig) -> optuna.trial.Trial:
 
 
 class TrialReport(Callback):
-    """Each evaluation: report the monitored metric to the trial; raise Pruned when the pruner says so.
-    The sweeper adds it to each trial's callbacks; outside a search's trial it does nothing.
+    """Each evaluation: report the monitored metric to the trial; raise Pruned when the pruner says so, or, when
+    the objective is the seconds to reach `train.stop_at`, once the run has trained longer than the study's
+    best trial took to reach it (it can no longer win). The sweeper adds it to each trial's callbacks; outside
+    a search's trial it does nothing.
 
     Only the main process talks to the storage; under torchrun it tells the others its decision,
     so that every process stops at the same step.
@@ -71,6 +75,7 @@ class TrialReport(Callback):
 
     def __init__(self, run: RunContext) -> None:
         self.config, self.monitor = run.cfg.trial, run.monitor_key  # the record's key: validation_f1
+        self.objective = Objective(run.cfg.train.objective)
         self.trial: optuna.trial.Trial | None = None
 
     def on_fit_start(self, loop: FineTuneLoop) -> None:
@@ -80,14 +85,27 @@ class TrialReport(Callback):
     def on_evaluate(self, loop: FineTuneLoop, record: dict[str, Any]) -> None:
         if self.config.number is None:
             return
-        prune = False
+        reason = None
         if self.trial is not None:
-            self.trial.report(record[self.monitor], progress_step(record["epoch"]))
-            prune = self.trial.should_prune()
+            value = record[self.monitor]
+            # Pruners compare trials in the study's direction: a study minimising seconds gets the value negated.
+            self.trial.report(value if self.objective == Objective.best else -value, progress_step(record["epoch"]))
+            if not loop.target_reached:  # a run that has reached it ends here, completed
+                reason = self._why_prune(value, record["train_seconds"], loop.settings.stop_at)
         if loop.accelerator.num_processes > 1:
-            prune = broadcast_object_list([prune], from_process=0)[0]
-        if prune:
-            raise Pruned(
-                f"pruned at epoch {record['epoch']:g} (step {record['step']}): "
-                f"{self.monitor} {record[self.monitor]:.4f} is not promising enough for the study's pruner"
-            )
+            reason = broadcast_object_list([reason], from_process=0)[0]
+        if reason:
+            raise Pruned(f"pruned at epoch {record['epoch']:g} (step {record['step']}): {reason}")
+
+    def _why_prune(self, value: float, train_seconds: float, stop_at: float | None) -> str | None:
+        if self.trial.should_prune():
+            return f"{self.monitor} {value:.4f} is not promising enough for the study's pruner"
+        if self.objective != Objective.seconds_to_target:
+            return None
+        try:
+            fastest = self.trial.study.best_value
+        except ValueError:  # no completed trial yet
+            return None
+        if train_seconds > fastest:
+            return f"{train_seconds:.1f} s of training without reaching {stop_at}: the best trial took {fastest:.1f} s"
+        return None

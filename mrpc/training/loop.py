@@ -159,7 +159,7 @@ class FineTuneLoop:
                 progress.loss_and_lr(values["loss"], values["lr"])
                 for callback in self.callbacks:
                     callback.on_log(self, values)
-            if self.settings.eval_every_steps and self.step % self.settings.eval_every_steps == 0:
+            if self._evaluation_due():
                 self._evaluate_all()
             for callback in self.callbacks:
                 callback.on_step_end(self)
@@ -173,6 +173,15 @@ class FineTuneLoop:
             self._evaluate_all()
         for callback in self.callbacks:
             callback.on_epoch_end(self)
+
+    def _evaluation_due(self) -> bool:
+        """Mid-epoch evaluations: every `eval_every_steps` steps of the run, and at each 1/`evals_per_epoch` of an
+        epoch, counted from the epoch's start so that every epoch evaluates at the same fractions."""
+        every, per_epoch = self.settings.eval_every_steps, self.settings.evals_per_epoch
+        if every and self.step % every == 0:
+            return True
+        in_epoch = self.step - self.epoch * self.steps_per_epoch
+        return bool(per_epoch) and in_epoch % math.ceil(self.steps_per_epoch / per_epoch) == 0
 
     def train_step(self, window: list[dict[str, torch.Tensor]]) -> None:
         """One optimizer step over a window of micro-batches (gradient accumulation).

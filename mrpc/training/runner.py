@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
-    """Run one experiment in `run_dir` (or the folder `resume=` names); returns its objective
-    (`Results.objective`: the best validation value of `train.monitor`, a pruned trial's last one)."""
+    """Run one experiment in `run_dir` (or the folder `resume=` names); returns its objective (`train.objective`:
+    the best validation value of `train.monitor`, or the training seconds to `train.stop_at`; Results.objective)."""
     stopwatch = Stopwatch()
     with StopSignals() as stops:
         processes = PartialState(cpu=runs_on_cpu(cfg.device))  # joins the process group under torchrun
@@ -44,7 +44,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
         with folder.lock():
             claim, calibration = _claim_on_every_process(folder, cfg, overrides, processes)
             if claim.completed is not None:
-                return claim.completed.objective
+                return claim.completed.objective(cfg.train.objective)
             experiment = None
             try:
                 # The heavy libraries load only once the config is sound and the folder claimed.
@@ -80,7 +80,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             outcome.monitor,
             folder.path,
         )
-    return outcome.objective
+    return outcome.objective(cfg.train.objective)
 
 
 def _shared_run_dir(cfg: DictConfig, run_dir: Path, processes: PartialState) -> Path:

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import TINY, compose_config, run_cli
+from conftest import TINY, compose_config, read_jsonl, run_cli
 from hydra.core.utils import JobReturn
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
 from hydra_plugins.mrpc_optuna_sweeper.optuna_sweeper import OptunaSweeper
 from mrpc.analysis import compare
-from mrpc.runs.results import read_results
+from mrpc.config.schema import Objective
+from mrpc.runs.results import PENALTY, read_results
 from mrpc.search.pruning import PRUNER_ATTR, progress_step
 from mrpc.search.space import parse_search_space
 from mrpc.training import runner
@@ -123,6 +124,47 @@ def test_a_trial_reports_each_evaluation_and_stops_when_pruned(tmp_path: Path) -
     assert sorted(study.trials[0].intermediate_values) == [50, 100]
     assert not (tmp_path / "run" / "predictions").exists()  # nobody will use a pruned trial's model
     assert (tmp_path / "run" / "checkpoints" / "last").is_dir()  # step 3's, kept as asked
+
+
+def test_seconds_to_target_is_the_objective_and_a_miss_costs_twice_its_training_seconds(tmp_path: Path) -> None:
+    timed = ["train.objective=seconds_to_target", "train.evals_per_epoch=3"]  # 6 steps per epoch: every 2 steps
+    value = runner.train(compose_config([*timed, "train.stop_at=0"]), tmp_path / "hit", overrides=[])
+    results, (first,) = read_results(tmp_path / "hit"), read_jsonl(tmp_path / "hit" / "metrics.jsonl")
+    assert results.status.value == "completed" and results.steps == 2  # stopped at the first evaluation
+    assert value == results.seconds_to_target == first["train_seconds"]
+
+    value = runner.train(compose_config([*timed, "train.stop_at=1.01"]), tmp_path / "miss", overrides=[])
+    results, records = read_results(tmp_path / "miss"), read_jsonl(tmp_path / "miss" / "metrics.jsonl")
+    assert [record["epoch"] for record in records] == [0.3333, 0.6667, 1.0, 1.3333, 1.6667, 2.0]
+    assert results.seconds_to_target is None and value == PENALTY * results.train_seconds
+
+
+def test_a_trial_that_can_no_longer_beat_the_fastest_is_pruned(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(storage=storage, study_name="s", direction="minimize")
+    study.set_user_attr(PRUNER_ATTR, {"class": "optuna.pruners.NopPruner", "arguments": {}})
+    study.add_trial(optuna.trial.create_trial(value=1e-6, params={}, distributions={}))  # reached in a microsecond
+    trial = study.ask()
+    search = [f"trial.storage={storage}", "trial.study_name=s", f"trial.number={trial.number}"]
+    search.append("+callbacks.trial_report._target_=mrpc.search.pruning.TrialReport")  # as the sweeper adds it
+    cfg = compose_config([*search, "train.objective=seconds_to_target", "train.stop_at=1.01"])
+    runner.train(cfg, tmp_path / "run", overrides=[])
+    results = read_results(tmp_path / "run")
+    assert results.status.value == "pruned" and results.steps == 6  # at its first evaluation, the end of epoch 1
+    # Reported negated, so that pruners comparing trials in the study's direction (minimise) favour higher F1.
+    assert study.trials[1].intermediate_values == {100: -results.final["validation_f1"]}
+
+
+def test_a_study_in_the_wrong_direction_for_its_objective_is_one_message_and_exit_2(tmp_path: Path, caplog) -> None:
+    from omegaconf import OmegaConf
+
+    sweeper = OptunaSweeper("maximize", "s", None, 2, 1, *compose_sampler_and_pruner(), {"x": "interval(0, 1)"}, 10, 2)
+    sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    sweeper.objective = Objective.seconds_to_target
+    with pytest.raises(SystemExit) as stopped:
+        sweeper.sweep([])
+    assert stopped.value.code == 2 and not (tmp_path / "optuna.db").exists()
+    assert "set hydra.sweeper.direction=minimize" in caplog.text
 
 
 def test_progress_steps_meet_across_batch_sizes() -> None:

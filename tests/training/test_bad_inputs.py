@@ -104,6 +104,7 @@ CASES = {
     "fused with foreach": (args("optimizer.foreach=true"), "optimizer.fused=true and optimizer.foreach=true"),
     "cuda without a GPU": (args("device=cuda"), "device=cuda but PyTorch sees no CUDA GPU"),
     "fp16 on the CPU": (args("device.precision=fp16"), "device.precision=fp16 needs a CUDA GPU"),
+    "time to no target": (args("train.objective=seconds_to_target"), "seconds_to_target needs the value to reach"),
     "max_length 0": (args("dataset.max_length=0"), "dataset.max_length=0 is invalid"),
     "workers < 0": (args("dataset.num_workers=-1"), "dataset.num_workers=-1 is invalid: expected >= 0"),
     "resume without a checkpoint": (lambda tmp: [f"resume={tmp}"], "has no checkpoint"),
