@@ -9,7 +9,10 @@ and (c) this framework, on the same data, model (the packaged MiniLM) and hyperp
 Each measurement runs in a fresh process (fair peak RSS, nothing cached between variants), in the
 order a, b, c, a, b, c, ...; repeat r uses seed 42 + r for all three. The report gives medians,
 because shared machines are noisy (and, with --full, the mean accuracy/F1 over the seeds too). FLOPs are
-6 x non-embedding parameters x real (non-padding) tokens, against a GEMM peak measured here.
+6 x non-embedding parameters x real (non-padding) tokens, as a fraction of the fp32 and bf16 GEMM peaks
+measured in the same run. (a) and (c) also split their timed steps into phases (data, forward, backward,
+optimizer: `Meter`), and every variant gives evaluation's share of a run that evaluates once per epoch
+and once per quarter epoch.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import resource
 import statistics
 import subprocess
@@ -25,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from provenance import write_result
+from provenance import cpu_name, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {"a": "course loop", "b": "transformers.Trainer", "c": "this framework"}
@@ -33,17 +37,43 @@ BATCH, LR, EPOCHS, SEED = 8, 5e-5, 3, 42
 
 
 class Meter:
-    """Counts real and padded tokens of training batches and times the steps after warm-up."""
+    """Counts real and padded tokens of training batches and times the steps after warm-up; with `attach`, also
+    splits each timed step into phases: data (from one step's end to the next one's first batch: loading,
+    collation, the loop's own bookkeeping), forward and optimizer (hooks on the model and the optimizer), and
+    backward (the rest of the step: backward, clipping, zeroing gradients)."""
 
     def __init__(self, warmup: int) -> None:
         self.warmup, self.steps, self.examples, self.real, self.padded = warmup, 0, 0, 0, 0
         self.started = self.seconds = 0.0
+        self.phases = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+        self._step_started = self._step_ended = self._opened = self._hooked_before = 0.0
+        self._in_step = self.attached = False
+
+    def attach(self, model, optimizer) -> None:
+        """Time the model's training forwards and the optimizer's steps (CPU: no device to synchronise)."""
+        self.attached = True
+        model.register_forward_pre_hook(lambda module, args: self._open())
+        model.register_forward_hook(lambda module, args, output: self._close("forward", module.training))
+        optimizer.register_step_pre_hook(lambda *args: self._open())
+        optimizer.register_step_post_hook(lambda *args: self._close("optimizer"))
+
+    def _open(self) -> None:
+        self._opened = time.perf_counter()
+
+    def _close(self, phase: str, training: bool = True) -> None:
+        if self._in_step and training:
+            self.phases[phase] += time.perf_counter() - self._opened
 
     def batch(self, batch: dict) -> None:
         if self.steps < self.warmup:
             return
+        now = time.perf_counter()
         if not self.examples:  # the first timed batch starts the clock (also with --full, where warmup is 0)
-            self.started = time.perf_counter()
+            self.started = now
+        elif not self._in_step:  # the step's first batch: since the last step ended, data came in
+            self.phases["data"] += now - self._step_ended
+        if not self._in_step:
+            self._in_step, self._step_started, self._hooked_before = True, now, self._hooked()
         self.examples += len(batch["input_ids"])
         self.real += int(batch["attention_mask"].sum())
         self.padded += batch["input_ids"].numel()
@@ -51,7 +81,18 @@ class Meter:
     def step_done(self) -> None:
         self.steps += 1
         if self.steps > self.warmup:
-            self.seconds = time.perf_counter() - self.started
+            self._step_ended = time.perf_counter()
+            self.seconds = self._step_ended - self.started
+            step = self._step_ended - self._step_started
+            self.phases["backward"] += step - (self._hooked() - self._hooked_before)
+            self._in_step = False
+
+    def _hooked(self) -> float:
+        return self.phases["forward"] + self.phases["optimizer"]
+
+    def phase_shares(self) -> dict[str, float]:
+        """Each phase's share of the timed steps' wall time (NaN without `attach`)."""
+        return {phase: seconds / self.seconds if self.attached else math.nan for phase, seconds in self.phases.items()}
 
 
 def data_and_model():
@@ -93,6 +134,7 @@ def course_loop(steps: int, warmup: int, seed: int) -> dict:
 
     model, train_dl, eval_dl, optimizer, scheduler = course_setup(seed)
     meter = Meter(warmup)
+    meter.attach(model, optimizer)
     model.train()
     for batch in itertools.islice(itertools.chain.from_iterable(itertools.repeat(train_dl)), warmup + steps):
         meter.batch(batch)
@@ -108,7 +150,8 @@ def course_loop(steps: int, warmup: int, seed: int) -> dict:
         with torch.no_grad():
             logits = model(**batch).logits
         metric.add_batch(predictions=logits.argmax(-1), references=batch["labels"])
-    return report(meter, model, len(eval_dl.dataset), time.perf_counter() - started, metric.compute())
+    seconds = time.perf_counter() - started
+    return report(meter, model, len(train_dl.dataset), len(eval_dl.dataset), seconds, metric.compute())
 
 
 def trainer(steps: int, warmup: int, seed: int) -> dict:
@@ -146,7 +189,7 @@ def trainer(steps: int, warmup: int, seed: int) -> dict:
     scores = Classification(keep_in_memory=True).compute(
         predictions=np.argmax(output.predictions, -1), references=output.label_ids
     )
-    return report(meter, model, len(tokenized["validation"]), seconds, scores)
+    return report(meter, model, len(tokenized["train"]), len(tokenized["validation"]), seconds, scores)
 
 
 def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
@@ -173,6 +216,7 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
         cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False), Stopwatch(), StopSignals(), calibration
     )
     meter = Meter(warmup)
+    meter.attach(experiment.model, experiment.optimizer.optimizer)  # the torch optimizer inside Accelerate's
 
     class MeteredLoop(FineTuneLoop):
         def train_step(self, window: list) -> None:
@@ -188,14 +232,21 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
     loop.fit()
     started = time.perf_counter()
     scores = loop.evaluate(experiment.eval_loaders["validation"])
-    validation = len(experiment.eval_loaders["validation"].dataset)
-    return report(meter, loop.model, validation, time.perf_counter() - started, scores)
+    seconds = time.perf_counter() - started
+    train, validation = len(experiment.train_loader.dataset), len(experiment.eval_loaders["validation"].dataset)
+    return report(meter, loop.model, train, validation, seconds, scores)
 
 
-def report(meter: Meter, model, eval_examples: int, eval_seconds: float, scores: dict) -> dict:
+def report(meter: Meter, model, train_examples: int, eval_examples: int, eval_seconds: float, scores: dict) -> dict:
+    """The measurement's figures. Evaluation's share of a run: one pass over the validation split per epoch,
+    or four (every quarter epoch, what time to quality does), against an epoch of training at this speed."""
     embeddings = sum(p.numel() for name, p in model.named_parameters() if "embeddings" in name)
     non_embedding = sum(p.numel() for p in model.parameters()) - embeddings
+    epoch_seconds = train_examples * meter.seconds / meter.examples
     return {
+        **{f"share_{phase}": share for phase, share in meter.phase_shares().items()},
+        "eval_share_each_epoch": eval_seconds / (eval_seconds + epoch_seconds),
+        "eval_share_each_quarter": 4 * eval_seconds / (4 * eval_seconds + epoch_seconds),
         "timed_examples": meter.examples,
         "train_examples_per_s": meter.examples / meter.seconds,
         "train_tokens_per_s": meter.real / meter.seconds,
@@ -208,10 +259,17 @@ def report(meter: Meter, model, eval_examples: int, eval_seconds: float, scores:
     }
 
 
-def gemm_peak_gflops(size: int = 1024, repeats: int = 20) -> float:
+def gemm_peak_gflops(dtype: str = "fp32", size: int = 1024, repeats: int = 20) -> float | None:
+    """The best of `repeats` square matrix products in fp32 or bf16; None for bf16 where it is not native."""
     import torch
 
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    from mrpc.training.precision import native_bf16
+
+    if dtype == "bf16" and not native_bf16(on_cpu=True):
+        return None
+    kind = torch.bfloat16 if dtype == "bf16" else torch.float32
+    a, b = torch.randn(size, size, dtype=kind), torch.randn(size, size, dtype=kind)
+    a @ b  # warm-up: oneDNN builds its kernel on first use
     best = float("inf")
     for _ in range(repeats):
         started = time.perf_counter()
@@ -238,7 +296,7 @@ def main() -> None:
         print(json.dumps(measure(steps, warmup, args.seed)))
         return
 
-    peak = gemm_peak_gflops()
+    peaks = {dtype: gemm_peak_gflops(dtype) for dtype in ("fp32", "bf16")}
     runs: dict[str, list[dict]] = {variant: [] for variant in args.variants}
     for repeat, variant in itertools.product(range(args.repeats), args.variants):
         command = [sys.executable, __file__, "--worker", variant, "--steps", str(args.steps), "--warmup",
@@ -252,8 +310,9 @@ def main() -> None:
 
     medians = {v: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for v, rs in runs.items()}
     for values in medians.values():
-        values["gemm_peak_fraction"] = values["train_gflops"] / peak
-    summary = {"gemm_peak_gflops": peak, "steps": steps, "warmup": warmup, "repeats": args.repeats,
+        for dtype, peak in peaks.items():
+            values[f"of_{dtype}_peak"] = values["train_gflops"] / peak if peak else math.nan
+    summary = {"gemm_peak_gflops": peaks, "steps": steps, "warmup": warmup, "repeats": args.repeats,
                "ours_overrides": args.ours, "median": medians, "runs": runs}  # fmt: skip
     if {"a", "c"} <= set(medians):
         summary["c_over_a"] = {
@@ -264,12 +323,17 @@ def main() -> None:
             k: medians["c"][k] / medians["b"][k] for k in ("train_tokens_per_s", "eval_examples_per_s")
         }
 
-    print(f"GEMM peak (fp32 1024^3): {peak:.0f} GFLOP/s; {steps} timed steps, median of {args.repeats} repeats")
-    columns = ["train_examples_per_s", "train_tokens_per_s", "padding_fraction", "train_gflops", "gemm_peak_fraction",
-               "eval_examples_per_s", "peak_rss_mb", "validation_accuracy", "validation_f1"]  # fmt: skip
-    print(f"{'':24}" + "".join(f"{c:>22}" for c in columns))
-    for variant, values in medians.items():
-        print(f"{VARIANTS[variant]:24}" + "".join(f"{values[c]:22.3f}" for c in columns))
+    shown = ", ".join(f"{dtype} {peak:.0f}" if peak else f"{dtype} not native" for dtype, peak in peaks.items())
+    print(f"{cpu_name()}: GEMM peak (1024^3) {shown} GFLOP/s; {steps} timed steps, median of {args.repeats} repeats")
+    tables = [
+        ["train_examples_per_s", "train_tokens_per_s", "padding_fraction", "train_gflops", "of_fp32_peak",
+         "of_bf16_peak", "eval_examples_per_s", "peak_rss_mb", "validation_accuracy", "validation_f1"],
+        [*(f"share_{phase}" for phase in Meter(0).phases), "eval_share_each_epoch", "eval_share_each_quarter"],
+    ]  # fmt: skip
+    for columns in tables:
+        print(f"{'':24}" + "".join(f"{c:>24}" for c in columns))
+        for variant, values in medians.items():
+            print(f"{VARIANTS[variant]:24}" + "".join(f"{values[c]:24.3f}" for c in columns))
     scores = ("validation_accuracy", "validation_f1")
     summary["mean_scores"] = {v: {k: statistics.mean(r[k] for r in rs) for k in scores} for v, rs in runs.items()}
     for variant, means in summary["mean_scores"].items():

@@ -2,6 +2,7 @@
 
 import sys
 
+import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))  # as when the script runs
@@ -17,3 +18,6 @@ def test_the_framework_variant_times_only_the_steps_after_warm_up() -> None:
     assert 20 < result["train_tokens_per_s"] / result["train_examples_per_s"] < 110
     assert 0 <= result["padding_fraction"] < 1
     assert 0 <= result["validation_f1"] <= 1
+    shares = [result[f"share_{phase}"] for phase in ("data", "forward", "backward", "optimizer")]
+    assert all(share > 0 for share in shares) and sum(shares) == pytest.approx(1)  # the steps' time, all of it
+    assert 0 < result["eval_share_each_epoch"] < result["eval_share_each_quarter"] < 1
