@@ -1,8 +1,9 @@
 """Prediction speed and quality of a finished run: `python benchmarks/inference.py RUN [--repeats 3]`.
 
 Times `pipeline("text-classification")` at batch 32 (the Hugging Face way) against `mrpc.predict`'s path
-(length-sorted batches of 64) in fp32 and bf16 autocast (where the CPU has it natively), and the same path
-with two int8 routes that mrpc.predict does not offer: torchao's int8 dynamic quantization (where
+(length-sorted batches of 64) in fp32, bf16 autocast (where the CPU has it natively) and int8 on ONNX Runtime
+(where the `onnx` extra is installed; the first call converts the model, outside the timing), and the same
+path with two int8 routes that mrpc.predict does not offer: torchao's int8 dynamic quantization (where
 `pip install torchao` put it) and the deprecated `torch.ao.quantization.quantize_dynamic`: examples/s
 over MRPC's 1,725 test pairs (median of the repeats, after one untimed batch), and each variant's validation
 accuracy and F1 over MRPC's 408 validation pairs. Train the run first, e.g. `python run.py`.
@@ -59,7 +60,8 @@ def main() -> None:
     results = {"pipeline, batch 32": measure(lambda a, b: np.array([
         label_ids[out["label"]] for out in classify([{"text": x, "text_pair": y} for x, y in zip(a, b, strict=True)],
                                                      batch_size=32)]))}  # fmt: skip
-    for precision in ["fp32", *(["bf16"] if native_bf16(on_cpu=True) else [])]:
+    onnx = ["int8"] if importlib.util.find_spec("onnxruntime") else []
+    for precision in ["fp32", *(["bf16"] if native_bf16(on_cpu=True) else []), *onnx]:
         (member,) = load_members([args.run], precision)
         results[f"mrpc.predict, {precision}"] = measure(lambda a, b, m=member: probabilities(m, a, b, 64).argmax(1))
     if importlib.util.find_spec("torchao"):

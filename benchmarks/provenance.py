@@ -13,6 +13,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mrpc.runs.atomic import atomic_write
 from mrpc.training.precision import cpu_name  # the same name a run's precision cache keys on
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -32,11 +33,16 @@ def provenance() -> dict[str, str]:
     }
 
 
+def result_path(benchmark: str) -> Path:
+    """benchmarks/results/<benchmark>-<date>.json, dated now."""
+    return RESULTS / f"{benchmark}-{datetime.now(timezone.utc).strftime('%Y-%m-%dT%H%M%S')}.json"
+
+
 def write_result(benchmark: str, figures: dict, output: Path | None) -> Path:
-    """`figures` with their provenance, as JSON in `output` or benchmarks/results/<benchmark>-<date>.json."""
+    """`figures` with their provenance, as JSON in `output` or a new `result_path`; replaced atomically, so a
+    benchmark may write its file after every round of measurements."""
     record = provenance()
-    path = output or RESULTS / f"{benchmark}-{record['date'][:19].replace(':', '')}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**record, **figures}, indent=2) + "\n")
+    path = output or result_path(benchmark)
+    atomic_write(path, json.dumps({**record, **figures}, indent=2) + "\n")
     print(f"wrote {path}", file=sys.stderr)
     return path

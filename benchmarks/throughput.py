@@ -47,6 +47,7 @@ class Meter:
         self.started = self.seconds = 0.0
         self.phases = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0}
         self._step_started = self._step_ended = self._opened = self._hooked_before = 0.0
+        self._first_batch = self.warmup_seconds = 0.0
         self._in_step = self.attached = False
 
     def attach(self, model, optimizer) -> None:
@@ -66,6 +67,7 @@ class Meter:
 
     def batch(self, batch: dict) -> None:
         if self.steps < self.warmup:
+            self._first_batch = self._first_batch or time.perf_counter()
             return
         now = time.perf_counter()
         if not self.examples:  # the first timed batch starts the clock (also with --full, where warmup is 0)
@@ -80,6 +82,8 @@ class Meter:
 
     def step_done(self) -> None:
         self.steps += 1
+        if self.steps == self.warmup:  # what the warm-up steps took: torch.compile's compilation shows here
+            self.warmup_seconds = time.perf_counter() - self._first_batch
         if self.steps > self.warmup:
             self._step_ended = time.perf_counter()
             self.seconds = self._step_ended - self.started
@@ -247,6 +251,7 @@ def report(meter: Meter, model, train_examples: int, eval_examples: int, eval_se
         **{f"share_{phase}": share for phase, share in meter.phase_shares().items()},
         "eval_share_each_epoch": eval_seconds / (eval_seconds + epoch_seconds),
         "eval_share_each_quarter": 4 * eval_seconds / (4 * eval_seconds + epoch_seconds),
+        "warmup_seconds": meter.warmup_seconds,
         "timed_examples": meter.examples,
         "train_examples_per_s": meter.examples / meter.seconds,
         "train_tokens_per_s": meter.real / meter.seconds,
@@ -328,7 +333,8 @@ def main() -> None:
     tables = [
         ["train_examples_per_s", "train_tokens_per_s", "padding_fraction", "train_gflops", "of_fp32_peak",
          "of_bf16_peak", "eval_examples_per_s", "peak_rss_mb", "validation_accuracy", "validation_f1"],
-        [*(f"share_{phase}" for phase in Meter(0).phases), "eval_share_each_epoch", "eval_share_each_quarter"],
+        [*(f"share_{phase}" for phase in Meter(0).phases), "eval_share_each_epoch", "eval_share_each_quarter",
+         "warmup_seconds"],
     ]  # fmt: skip
     for columns in tables:
         print(f"{'':24}" + "".join(f"{c:>24}" for c in columns))

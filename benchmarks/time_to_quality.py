@@ -20,6 +20,7 @@ The rules, adapted to this task:
   that did not converge makes the variant's result invalid.
 - `--lever NAME KEY=VALUE ...` (repeatable) adds a variant (c+NAME): (c) with those overrides as well,
   so that several levers are measured against (a) and (c) in one invocation.
+- The result file is rewritten after every round of seeds: a benchmark stopped midway keeps its runs.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import time
 from pathlib import Path
 
 # The course's hyperparameters and loop, as the throughput benchmark (run from this folder) defines them.
-from provenance import cpu_name, write_result
+from provenance import cpu_name, result_path, write_result
 from throughput import BATCH, EPOCHS, LR, course_setup, data_and_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,6 +203,7 @@ def main() -> None:
     levers = {f"c+{name}": overrides for name, *overrides in args.lever}
     names = {**VARIANTS, **{variant: f"run.py {' '.join(overrides)}" for variant, overrides in levers.items()}}
     runs: dict[str, list[dict]] = {variant: [] for variant in [*args.variants, *levers]}
+    output = args.output or result_path("time_to_quality")
     for seed in range(42, 42 + args.seeds):
         for variant in runs:
             ours = [*args.ours, *levers.get(variant, [])]
@@ -211,6 +213,9 @@ def main() -> None:
             runs[variant].append({"seed": seed, "seconds": seconds, "evaluations": evaluations})
             shown = f"{seconds:.0f} s" if seconds is not None else "not converged"
             print(f"seed {seed}, {names[variant]}: {shown}", file=sys.stderr, flush=True)
+        # After every round of seeds, the runs so far: a benchmark stopped midway keeps what it measured.
+        write_result("time_to_quality", {"target": args.target, "ours": args.ours, "levers": levers,
+                                         "seeds_done": seed - 41, "runs": runs}, output)  # fmt: skip
 
     results = {variant: summarise([run["seconds"] for run in rs]) for variant, rs in runs.items()}
     print(f"Time to validation F1 >= {args.target} on {cpu_name()}; {args.seeds} seeds, "
@@ -226,9 +231,9 @@ def main() -> None:
         if {slow, fast} <= set(results) and results[slow]["valid"] and results[fast]["valid"]:
             ratios[f"{slow}/{fast}"] = results[slow]["seconds"] / results[fast]["seconds"]
             print(f"  {slow}/{fast}: {ratios[f'{slow}/{fast}']:.2f}x")
-    summary = {"target": args.target, "ours": args.ours, "levers": levers, "results": results, "ratios": ratios,
-               "runs": runs}  # fmt: skip
-    write_result("time_to_quality", summary, args.output)
+    summary = {"target": args.target, "ours": args.ours, "levers": levers, "seeds_done": args.seeds,
+               "results": results, "ratios": ratios, "runs": runs}  # fmt: skip
+    write_result("time_to_quality", summary, output)
 
 
 if __name__ == "__main__":

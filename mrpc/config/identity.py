@@ -34,6 +34,7 @@ CONTROL_KEYS = (
     "dataset.num_workers",
     "dataset.cache_tokenized",
     "device.num_threads",
+    "device.compile",
 )
 # Identifying, but compare treats runs that differ only here as replicates of one configuration.
 REPLICATE_KEYS = ("seed",)
@@ -55,6 +56,7 @@ ADDED_KEYS = {
     "model.freeze_embeddings": False,
     "train.stop_at": None,
     "train.evals_per_epoch": None,
+    "device.compile": False,
 }
 REMOVED_KEYS = ("search.",)
 

@@ -188,6 +188,7 @@ class DeviceConfig:
     type: DeviceType = setting()
     precision: Precision = setting()
     num_threads: int | None = setting(POSITIVE_OR_NULL)
+    compile: bool = setting()
 
 
 @dataclass

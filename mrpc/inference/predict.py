@@ -24,6 +24,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from mrpc.data.pairs import FORMATS, PairsFile, file_format, iter_rows
 from mrpc.errors import Interrupted, UserError
+from mrpc.inference.onnx_int8 import int8_session, run_session
 from mrpc.runs import layout
 from mrpc.runs.atomic import atomic_open
 from mrpc.runs.reader import find_runs
@@ -57,6 +59,7 @@ class Member:
     text_a: str  # the columns the run was trained on: the defaults for the input file
     text_b: str | None
     bf16: bool = False  # predict under bf16 autocast (--precision bf16)
+    session: Any = None  # an ONNX Runtime session with int8 weights instead of `model` (--precision int8)
 
 
 def load_members(paths: list[Path], precision: str = "fp32") -> list[Member]:
@@ -97,13 +100,15 @@ def _load(run: Path) -> Member:
     )
 
 
-# auto: as device.precision=auto chooses. No int8: docs/inference.md says what it was measured to do.
-PRECISIONS = ("fp32", "bf16", "auto")
+# auto: as device.precision=auto chooses; int8: through ONNX Runtime (mrpc/inference/onnx_int8.py says why).
+PRECISIONS = ("fp32", "bf16", "auto", "int8")
 
 
 def _set_precision(member: Member, precision: str) -> None:
     if precision == "auto":  # measured on this model's shapes, as a run's device.precision=auto is
         precision = calibrate(True, *shapes_of(member.model.config.to_dict())).precision.value
+    if precision == "int8":
+        member.session = int8_session(member.path, member.tokenizer)
     if precision == "bf16":
         if not native_bf16(on_cpu=True):
             raise UserError("--precision bf16 is emulated on this CPU (no AMX-BF16 or AVX512-BF16): use fp32")
@@ -121,8 +126,11 @@ def probabilities(member: Member, texts_a: list[str], texts_b: list[str] | None,
         batch = member.tokenizer.pad(
             [{key: values[index] for key, values in encoded.items()} for index in indices], return_tensors="pt"
         )
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=member.bf16):
-            logits = member.model(**batch).logits
+        if member.session is not None:
+            logits = run_session(member.session, batch)
+        else:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=member.bf16):
+                logits = member.model(**batch).logits
         result[indices] = logits.float().softmax(-1).numpy()
     return result
 

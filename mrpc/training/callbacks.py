@@ -81,7 +81,7 @@ class BestModelSaver(Callback):
         if best_record([self.best, record] if self.best else [record], self.monitor) is not record:
             return
         self.best = record
-        model = loop.accelerator.unwrap_model(loop.model)
+        model = loop.unwrapped_model
         names = tuple(model.config.id2label[index] for index in range(model.config.num_labels))
         self.folder.save_model(model, self.tokenizer, model_card(self.cfg, record, names, self.command))
         loop.accelerator.wait_for_everyone()

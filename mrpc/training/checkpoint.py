@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def write_checkpoint(loop: FineTuneLoop, folder: Path) -> None:
     """Every state of `loop`, into the fresh `folder` (created here)."""
     folder.mkdir(parents=True)
-    save_model(loop.accelerator.unwrap_model(loop.model), str(folder / "model.safetensors"))
+    save_model(loop.unwrapped_model, str(folder / "model.safetensors"))
     torch.save(loop.optimizer.state_dict(), folder / "optimizer.pt")
     torch.save(loop.scheduler.state_dict(), folder / "scheduler.pt")
     torch.save(_rng_states(loop), folder / "rng.pt")
@@ -48,7 +48,7 @@ def load_checkpoint(loop: FineTuneLoop, folder: Path, run: RunFolder) -> None:
                 problem = f"cannot be read ({type(error).__name__}: {str(error)[:200]})"
         raise run.checkpoint_damaged(path, problem)
 
-    read(folder / "model.safetensors", lambda path: load_model(loop.accelerator.unwrap_model(loop.model), str(path)))
+    read(folder / "model.safetensors", lambda path: load_model(loop.unwrapped_model, str(path)))
     loop.optimizer.load_state_dict(read(folder / "optimizer.pt", _torch_load))
     loop.scheduler.load_state_dict(read(folder / "scheduler.pt", _torch_load))
     loop.load_state_dict(read(folder / "state.json", lambda path: json.loads(path.read_text())))

@@ -13,7 +13,7 @@ import torch
 import transformers
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin, set_seed
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_model
 
@@ -93,9 +93,14 @@ class Experiment:
         # experiment starts from a clean one (a private call, the one Accelerate's own tests make). The
         # process group lives in PartialState, which stays.
         AcceleratorState._reset_state()
+        # Regional compilation compiles one encoder layer and reuses it for the others: a fraction of the
+        # compile time of the whole model. Without device.compile Accelerate reads `accelerate launch
+        # --dynamo_backend` (its environment variables) as usual.
+        compiled = TorchDynamoPlugin(backend="inductor", dynamic=True, use_regional_compilation=True)
         return Accelerator(
             cpu=on_cpu,
             mixed_precision=ACCELERATE_PRECISION[self.precision.value],
+            dynamo_plugin=compiled if device.compile else None,
             log_with=self._setup_trackers(logger) or None,
             project_config=ProjectConfiguration(self.folder.path),
         )
@@ -211,7 +216,7 @@ class Experiment:
     def _predict_with_best_model(self, loop: FineTuneLoop) -> None:
         """Reload the saved best weights, then write predictions and probabilities for validation and test."""
         if self.folder.model_weights.exists():
-            load_model(self.accelerator.unwrap_model(self.model), self.folder.model_weights)
+            load_model(loop.unwrapped_model, self.folder.model_weights)
         else:  # a run without the best_model callback saved none
             log.warning("No best model was saved (callbacks.best_model): predicting with the final one")
         names = list(self.labels.names)

@@ -118,6 +118,12 @@ class FineTuneLoop:
         self._logged = (0.0, 0)  # (_loss_sum, _loss_count) over every process when last logged
 
     @property
+    def unwrapped_model(self) -> torch.nn.Module:
+        """The model without Accelerate's wrappers or torch.compile's (device.compile): what is saved and
+        loaded, under the parameter names of the model's own class."""
+        return self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
+
+    @property
     def train_seconds(self) -> float:
         """Wall time in `fit` minus the time spent evaluating, over every session of the run."""
         return self.stopwatch.seconds("train") - self.stopwatch.seconds("evaluate")

@@ -132,7 +132,7 @@ def test_an_input_without_the_runs_columns_names_the_option(tiny_run: Path, tmp_
     assert not (tmp_path / "out.csv").exists()
 
 
-@pytest.mark.parametrize("precision", ["bf16"])
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_other_precisions_predict_close_to_fp32(precision: str, tiny_run: Path, tmp_path: Path, capsys) -> None:
     source = mrpc_rows(tmp_path / "dev.tsv", 24)
     outputs = {name: tmp_path / f"{name}.tsv" for name in ("fp32", precision)}
@@ -144,3 +144,15 @@ def test_other_precisions_predict_close_to_fp32(precision: str, tiny_run: Path, 
     assert codes == [0, 0]
     fp32, other = (np.loadtxt(path, delimiter="\t", skiprows=1, usecols=(2, 3)) for path in outputs.values())
     assert np.abs(other - fp32).max() < 0.02
+
+
+def test_int8_is_converted_once_into_the_cache_never_into_the_run(tiny_run: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    before = sorted(tiny_run.rglob("*"))
+    (member,) = predict.load_members([tiny_run], "int8")
+    (converted,) = (tmp_path / "cache" / "mrpc" / "onnx").glob("*/model.int8.onnx")
+    written = converted.stat().st_mtime_ns
+    (again,) = predict.load_members([tiny_run], "int8")  # read from the cache
+    assert converted.stat().st_mtime_ns == written and sorted(tiny_run.rglob("*")) == before
+    texts = (["a man is walking", "the cat sat"], ["a person walks", "stocks fell"])
+    assert np.allclose(predict.probabilities(member, *texts, 2), predict.probabilities(again, *texts, 2))

@@ -143,3 +143,22 @@ def test_the_model_folder_carries_a_hub_model_card_and_its_max_length(tiny_run: 
     assert AutoTokenizer.from_pretrained(tiny_run / "model").model_max_length == 128  # dataset.max_length
     classify = pipeline("text-classification", model=str(tiny_run / "model"))
     assert classify({"text": "He said yes.", "text_pair": "He agreed."})["label"] in ("equivalent", "not_equivalent")
+
+
+def test_a_compiled_run_saves_under_the_models_own_parameter_names(tmp_path: Path, monkeypatch) -> None:
+    """device.compile wraps each encoder layer in torch.compile (Accelerate's regional compilation); what is saved
+    must still load into the plain model. Dynamo's eager backend wraps the layers as inductor does, without
+    inductor's minutes of code generation on two cores."""
+    from accelerate.utils import TorchDynamoPlugin
+    from safetensors.torch import load_file
+
+    from mrpc.training import experiment
+
+    monkeypatch.setattr(experiment, "TorchDynamoPlugin", lambda **kw: TorchDynamoPlugin(**{**kw, "backend": "eager"}))
+    overrides = ["device.compile=true", "train.epochs=1", "train.keep_checkpoint=true", "train.predict_test=false"]
+    runner.train(compose_config(overrides), tmp_path, overrides=[])
+    for weights in (tmp_path / "model" / "model.safetensors", tmp_path / "checkpoints" / "last" / "model.safetensors"):
+        assert not [name for name in load_file(weights) if "_orig_mod" in name]
+    # The run itself reloaded its best weights to predict: validation probabilities exist, from the saved model.
+    model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "model")
+    assert (tmp_path / "predictions" / "validation_probabilities.tsv").exists() and model.config.num_labels == 2

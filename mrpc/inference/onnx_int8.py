@@ -1,0 +1,118 @@
+"""int8 prediction through ONNX Runtime: `python -m mrpc.predict RUN --precision int8` (`pip install -e ".[onnx]"`).
+
+Why this route: PyTorch's own dynamic quantization (`torch.ao.quantization.quantize_dynamic`) is deprecated in
+favour of torchao, and torchao's int8 dynamic quantization ran no faster than fp32 on these CPUs
+(docs/inference.md). ONNX Runtime's is maintained, runs int8 matrix products on VNNI and AMX, and first fuses a
+BERT encoder's attention, LayerNorm and GELU into its own kernels (`onnxruntime.transformers.optimizer`): the
+path Hugging Face optimum takes, without optimum's pins on transformers.
+
+A run's model is exported (torch.onnx, with eager attention: the graph ONNX Runtime's fusions recognise), fused,
+and its weights quantized to int8 per output channel, activations dynamically. The int8 model is cached in
+`${XDG_CACHE_HOME:-~/.cache}/mrpc/onnx/<digest of the weights and the versions>/`, so a run is converted once;
+its own folder is never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModelForSequenceClassification, PreTrainedTokenizerBase
+
+from mrpc.errors import UserError
+from mrpc.runs import layout
+
+log = logging.getLogger(__name__)
+
+OPSET = 17  # LayerNormalization is an ONNX operator from 17 on: exported as one node, not seven
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def int8_session(run: Path, tokenizer: PreTrainedTokenizerBase) -> Any:
+    """An ONNX Runtime session of `run`'s model with int8 weights, converted now or read from the cache."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise UserError("--precision int8 runs on ONNX Runtime, not installed here: pip install -e '.[onnx]'") from None
+    folder = _cache_folder(run / layout.MODEL / layout.MODEL_WEIGHTS, onnxruntime.__version__)
+    quantized = folder / "model.int8.onnx"
+    if not quantized.exists():
+        log.info("Converting %s to int8 for ONNX Runtime (once; cached in %s)", run, folder)
+        _convert(run / layout.MODEL, tokenizer, folder, quantized)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()  # as many as PyTorch would use
+    return onnxruntime.InferenceSession(str(quantized), options, providers=["CPUExecutionProvider"])
+
+
+def run_session(session: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The logits of a padded batch (PyTorch tensors in, as the tokenizer gives them)."""
+    wanted = {node.name for node in session.get_inputs()}
+    (logits,) = session.run(["logits"], {name: batch[name].numpy() for name in INPUTS if name in wanted})
+    return torch.from_numpy(logits)
+
+
+def _cache_folder(weights: Path, runtime: str) -> Path:
+    digest = hashlib.sha256()
+    with open(weights, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(f"torch {torch.__version__}, onnxruntime {runtime}".encode())
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mrpc" / "onnx"
+    return cache / digest.hexdigest()[:16]
+
+
+class _Logits(torch.nn.Module):
+    """The classifier with tensors in and logits out: what an ONNX graph can express."""
+
+    def __init__(self, model: torch.nn.Module, names: list[str]) -> None:
+        super().__init__()
+        self.model, self.names = model, names
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(**dict(zip(self.names, inputs, strict=True))).logits
+
+
+def _convert(model_dir: Path, tokenizer: PreTrainedTokenizerBase, folder: Path, quantized: Path) -> None:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").eval()
+    example = tokenizer(["a first text", "a second"], ["and its pair", "two"], padding=True, return_tensors="pt")
+    names = [name for name in INPUTS if name in example]
+    wrapper = _Logits(model, names)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # Written in a folder of its own, renamed into place: two processes converting at once both succeed.
+    with tempfile.TemporaryDirectory(dir=folder.parent, ignore_cleanup_errors=True) as scratch:
+        exported, fused = Path(scratch) / "model.onnx", Path(scratch) / "model.fused.onnx"
+        with torch.no_grad():
+            torch.onnx.export(
+                wrapper,
+                tuple(example[name] for name in names),
+                str(exported),
+                input_names=names,
+                output_names=["logits"],
+                dynamic_axes={**{name: {0: "batch", 1: "sequence"} for name in names}, "logits": {0: "batch"}},
+                opset_version=OPSET,
+                dynamo=False,  # the TorchScript exporter's graph is the one the fusions below are written for
+            )
+        config = model.config
+        optimize_model(
+            str(exported), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
+        ).save_model_to_file(str(fused))
+        # The fused operators (com.microsoft's Attention, SkipLayerNormalization) have no ONNX shape inference:
+        # their outputs are float, as the exported graph's are.
+        quantize_dynamic(fused, Path(scratch) / quantized.name, weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fmt: skip
+        exported.unlink()  # the int8 model alone is kept: a quarter of the fp32 graph's size
+        fused.unlink()
+        try:
+            os.rename(scratch, folder)
+        except OSError:  # another process got there first: its files are the same
+            if not quantized.exists():
+                raise
