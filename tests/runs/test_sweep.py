@@ -20,7 +20,9 @@ SWEEP = [
 
 
 def statuses(sweep_dir: Path) -> dict[str, dict]:
-    return {folder.name: json.loads((folder / "results.json").read_text()) for folder in run_folders(sweep_dir)}
+    """By job folder, relative to the sweep (a long job name goes on in a subfolder)."""
+    folders = run_folders(sweep_dir)
+    return {str(folder.relative_to(sweep_dir)): json.loads((folder / "results.json").read_text()) for folder in folders}
 
 
 def test_rerun_skips_completed_continues_interrupted_and_reruns_failed(tmp_path: Path, capsys) -> None:

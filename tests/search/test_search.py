@@ -83,7 +83,7 @@ def test_search_prunes_records_failures_retries_stale_trials_and_continues(tmp_p
         if trial.state == TrialState.PRUNED:
             # Reported at every evaluation, in hundredths of an epoch, stopped at the first past the warm-up.
             assert sorted(trial.intermediate_values) == [50, 100, 150]
-            assert trial.value == trial.intermediate_values[150] == results.objective
+            assert trial.value == trial.intermediate_values[150] == results.objective()
             assert not (Path(trial.user_attrs["run_dir"]) / "checkpoints").exists()
         if trial.state == TrialState.COMPLETE:
             # A retry of a completed run finds it in its folder (resume=true): it returns the stored F1 untrained.
