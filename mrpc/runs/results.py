@@ -66,28 +66,20 @@ def status_of(error: BaseException) -> Status:
 PENALTY = 2.0
 
 
-def objective_of(
-    status: Status,
-    monitor: str,
-    best: dict | None,
-    final: dict | None,
-    kind: Objective = Objective.best,
-    seconds_to_target: float | None = None,
-    train_seconds: float | None = None,
-) -> float:
+def objective_of(run: Outcome | Results, kind: Objective = Objective.best) -> float:
     """What a sweeper receives (`train.objective`), NaN if there is none yet. `best`: the best value of the
     monitored metric; a pruned run gives its last one instead, as Optuna counts a pruned trial's last reported
     value. `seconds_to_target`: the training seconds to reach train.stop_at, PENALTY x training seconds where
     a completed run never reached it."""
     if kind == Objective.seconds_to_target:
-        if seconds_to_target is not None:
-            return seconds_to_target
-        completed = status == Status.COMPLETED and train_seconds is not None
-        return PENALTY * train_seconds if completed else math.nan
-    key = metric_key(VALIDATION, monitor)
-    if status == Status.PRUNED and final:
-        return final[key]
-    return best[key] if best else math.nan
+        if run.seconds_to_target is not None:
+            return run.seconds_to_target
+        completed = run.status == Status.COMPLETED and run.train_seconds is not None
+        return PENALTY * run.train_seconds if completed else math.nan
+    key = metric_key(VALIDATION, run.monitor)
+    if run.status == Status.PRUNED and run.final:
+        return run.final[key]
+    return run.best[key] if run.best else math.nan
 
 
 @dataclass
@@ -110,9 +102,7 @@ class Outcome:
     seconds_to_target: float | None = None  # train.stop_at: training seconds to the evaluation that reached it
 
     def objective(self, kind: Objective = Objective.best) -> float:
-        return objective_of(
-            self.status, self.monitor, self.best, self.final, kind, self.seconds_to_target, self.train_seconds
-        )
+        return objective_of(self, kind)
 
 
 @dataclass
@@ -147,9 +137,7 @@ class Results:
         return metric_key(VALIDATION, self.monitor)
 
     def objective(self, kind: Objective = Objective.best) -> float:
-        return objective_of(
-            self.status, self.monitor, self.best, self.final, kind, self.seconds_to_target, self.train_seconds
-        )
+        return objective_of(self, kind)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"

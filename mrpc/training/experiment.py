@@ -96,11 +96,12 @@ class Experiment:
         # Regional compilation compiles one encoder layer and reuses it for the others: a fraction of the
         # compile time of the whole model. Without device.compile Accelerate reads `accelerate launch
         # --dynamo_backend` (its environment variables) as usual.
-        compiled = TorchDynamoPlugin(backend="inductor", dynamic=True, use_regional_compilation=True)
+        compiled = TorchDynamoPlugin(backend="inductor", dynamic=True, use_regional_compilation=True) \
+            if device.compile else None  # fmt: skip
         return Accelerator(
             cpu=on_cpu,
             mixed_precision=ACCELERATE_PRECISION[self.precision.value],
-            dynamo_plugin=compiled if device.compile else None,
+            dynamo_plugin=compiled,
             log_with=self._setup_trackers(logger) or None,
             project_config=ProjectConfiguration(self.folder.path),
         )
