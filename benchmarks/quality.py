@@ -3,7 +3,8 @@
 Runs `python run.py seed=S <overrides>` once per seed, each in a fresh process and a temporary run
 folder, and records from each run's results.json the best evaluation's and the last one's accuracy
 and F1 (or macro F1), the epoch of the best, training and wall seconds; then the mean and sample std
-over seeds. The default recipe is `python run.py` as it stands: no overrides.
+over seeds. The default recipe is `python run.py` as it stands: no overrides. `--keep DIR` keeps each
+run's folder as DIR/seed-S (its model, for `python benchmarks/inference.py DIR/seed-S`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from provenance import write_result
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(seed: int, overrides: list[str]) -> dict:
+def run(seed: int, overrides: list[str], keep: Path | None) -> dict:
     from mrpc.runs.reader import read_run
 
-    with tempfile.TemporaryDirectory(prefix="quality-") as folder:
+    with tempfile.TemporaryDirectory(prefix="quality-") as scratch:
+        folder = keep / f"seed-{seed}" if keep else Path(scratch)
         command = [sys.executable, str(ROOT / "run.py"), f"seed={seed}", *overrides, f"hydra.run.dir={folder}"]
         finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if finished.returncode:
@@ -46,10 +48,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 43, 44, 45, 46])
     parser.add_argument("--overrides", nargs="*", default=[], metavar="KEY=VALUE", help="the recipe's overrides")
     parser.add_argument("--output", type=Path, help="the JSON results file (default: benchmarks/results/)")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep each run's folder as DIR/seed-S")
     args = parser.parse_args()
     runs = []
     for seed in args.seeds:
-        runs.append(run(seed, args.overrides))
+        runs.append(run(seed, args.overrides, args.keep))
         print(f"seed {seed}: best {runs[-1]['best']}, final {runs[-1]['final']}", file=sys.stderr, flush=True)
     summary: dict[str, dict] = {}
     for when in ("best", "final"):
