@@ -156,3 +156,18 @@ def test_int8_is_converted_once_into_the_cache_never_into_the_run(tiny_run: Path
     assert converted.stat().st_mtime_ns == written and sorted(tiny_run.rglob("*")) == before
     texts = (["a man is walking", "the cat sat"], ["a person walks", "stocks fell"])
     assert np.allclose(predict.probabilities(member, *texts, 2), predict.probabilities(again, *texts, 2))
+
+
+def test_int8_keeps_the_embeddings_and_the_lower_feed_forward_outputs_in_float(tiny_run: Path, tmp_path: Path,
+                                                                               monkeypatch) -> None:  # fmt: skip
+    onnx = pytest.importorskip("onnx")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    predict.load_members([tiny_run], "int8")
+    (converted,) = (tmp_path / "cache" / "mrpc" / "onnx").glob("*/model.int8.onnx")
+    kinds = {node.name: node.op_type for node in onnx.load(converted).graph.node}
+    ffn_output = {layer: [kind for name, kind in kinds.items() if f"layer.{layer}/output/dense/MatMul" in name]
+                  for layer in (0, 1)}  # fmt: skip
+    assert ffn_output[0] == ["MatMul"]  # the tiny model's two layers: the lower one's stays float
+    assert ffn_output[1] and "MatMul" not in ffn_output[1]  # the upper one's is quantized
+    assert "EmbedLayerNormalization" in kinds.values()  # the embeddings' lookup, in float
+    assert any(kind in ("MatMulInteger", "DynamicQuantizeMatMul") for kind in kinds.values())
