@@ -85,12 +85,10 @@ def _cache_folder(weights: Path, runtime: str) -> Path:
     return cache / digest.hexdigest()[:16]
 
 
-def kept_in_float(fused: Path) -> list[str]:
-    """The names of the feed-forward output projections of the lower half of the encoder layers in `fused`."""
-    import onnx
-
-    nodes = onnx.load(fused).graph.node
-    layers = {node.name: int(found[1]) for node in nodes if (found := FFN_OUTPUT.search(node.name))}
+def kept_in_float(graph: Any) -> list[str]:
+    """The names of the feed-forward output projections of the lower half of the encoder layers in `graph`
+    (an onnx.ModelProto)."""
+    layers = {node.name: int(found[1]) for node in graph.graph.node if (found := FFN_OUTPUT.search(node.name))}
     count = max(layers.values(), default=-1) + 1
     return [name for name, layer in layers.items() if layer < count // 2]
 
@@ -153,8 +151,9 @@ def quantize(fused: Path, quantized: Path, everything: bool = False) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    chosen = {} if everything else {"op_types_to_quantize": QUANTIZED_OPS, "nodes_to_exclude": kept_in_float(fused)}
+    graph = onnx.load(fused)  # read once, for the choice of nodes and for the quantizer
+    chosen = {} if everything else {"op_types_to_quantize": QUANTIZED_OPS, "nodes_to_exclude": kept_in_float(graph)}
     # The fused operators (com.microsoft's Attention, SkipLayerNormalization) have no ONNX shape inference:
     # their outputs are float, as the exported graph's are.
-    quantize_dynamic(fused, quantized, weight_type=QuantType.QInt8, per_channel=True,
+    quantize_dynamic(graph, quantized, weight_type=QuantType.QInt8, per_channel=True,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **chosen)  # fmt: skip
