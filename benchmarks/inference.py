@@ -1,14 +1,18 @@
-"""Prediction speed and quality of a finished run: `python benchmarks/inference.py RUN [--repeats 3]`.
+"""Prediction speed and quality of finished runs: `python benchmarks/inference.py RUN [RUN ...] [--repeats 3]`.
 
 Times `pipeline("text-classification")` at batch 32 (the Hugging Face way) against `mrpc.predict`'s path
 (length-sorted batches of 64) in fp32, bf16 autocast (where the CPU has it natively) and int8 on ONNX Runtime
 (where the `onnx` extra is installed; the first call converts the model, outside the timing), and the same
 path with two int8 routes that mrpc.predict does not offer: torchao's int8 dynamic quantization (where
-`pip install torchao` put it) and the deprecated `torch.ao.quantization.quantize_dynamic`: examples/s
-over MRPC's 1,725 test pairs (median of the repeats, after one untimed batch), each variant's validation
-accuracy and F1 over MRPC's 408 validation pairs, and the share of the test pairs it labels as fp32 does. ONNX
-Runtime's int8 is measured twice: as mrpc.predict builds it, and with every product quantized (what keeping
-some in float costs and gives). Train the run first, e.g. `python run.py`.
+`pip install torchao` put it) and the deprecated `torch.ao.quantization.quantize_dynamic`. ONNX Runtime's
+int8 is measured twice: as mrpc.predict builds it, and with every product quantized (what keeping some in
+float costs and gives).
+
+On the first run: examples/s over MRPC's 1,725 test pairs (median of the repeats, after one untimed batch),
+validation accuracy and F1 over the 408 validation pairs, and the share of the test pairs each variant
+labels as fp32 does. On every run: each variant's change in validation accuracy and F1 against fp32 (one
+pair is 0.25 points: a single model's change is mostly which few pairs flip, so give several seeds' runs).
+Train the runs first, e.g. `python benchmarks/quality.py --keep DIR`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import statistics
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,61 +33,39 @@ from provenance import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "mrpc"
+Predict = Callable[[list[str], list[str]], np.ndarray]  # texts a and b -> predicted label ids
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path, help="a completed run's folder (its model/)")
+    parser.add_argument("runs", type=Path, nargs="+", help="completed runs' folders (their model/); speed on the first")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", type=Path, help="the JSON results file (default: benchmarks/results/)")
     args = parser.parse_args()
-    from transformers import pipeline
-
     from mrpc.data.metrics import score
     from mrpc.data.mrpc import read_glue_tsv
-    from mrpc.inference.predict import load_members, probabilities
-    from mrpc.training.precision import native_bf16
 
     test = read_glue_tsv(DATA / "test.tsv", labeled=False)
     validation = read_glue_tsv(DATA / "dev.tsv", labeled=True)
     pairs = (list(test["sentence1"]), list(test["sentence2"]))
     gold = np.array(list(validation["label"]))
 
-    test_labels: dict[str, np.ndarray] = {}  # each variant's labels of the test pairs
+    def scores(predict: Predict) -> dict[str, float]:
+        return score(predict(list(validation["sentence1"]), list(validation["sentence2"])), gold, 2, 1)
 
-    def measure(name: str, predict) -> None:
+    results: dict[str, dict] = {}
+    test_labels: dict[str, np.ndarray] = {}  # each variant's labels of the test pairs
+    for name, predict in variants(args.runs[0]):
         predict(pairs[0][:32], pairs[1][:32])  # untimed: first-call allocations
         seconds = []
         for _ in range(args.repeats):
             started = time.perf_counter()
             test_labels[name] = predict(*pairs)
             seconds.append(time.perf_counter() - started)
-        predicted = predict(list(validation["sentence1"]), list(validation["sentence2"]))
-        results[name] = {"examples_per_s": len(pairs[0]) / statistics.median(seconds), **score(predicted, gold, 2, 1)}
-
-    classify = pipeline("text-classification", model=str(args.run / "model"), device="cpu")
-    label_ids = classify.model.config.label2id
-    results: dict[str, dict] = {}
-    measure("pipeline, batch 32", lambda a, b: np.array([
-        label_ids[out["label"]] for out in classify([{"text": x, "text_pair": y} for x, y in zip(a, b, strict=True)],
-                                                     batch_size=32)]))  # fmt: skip
-    onnx = ["int8"] if importlib.util.find_spec("onnxruntime") else []
-    for precision in ["fp32", *(["bf16"] if native_bf16(on_cpu=True) else []), *onnx]:
-        (member,) = load_members([args.run], precision)
-        measure(f"mrpc.predict, {precision}", lambda a, b, m=member: probabilities(m, a, b, 64).argmax(1))
-    if onnx:
-        measure("ONNX Runtime int8, every product", every_product_int8(args.run))
-    if importlib.util.find_spec("torchao"):
-        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
-
-        (member,) = load_members([args.run])
-        quantize_(member.model, Int8DynamicActivationInt8WeightConfig())
-        measure("torchao int8", lambda a, b, m=member: probabilities(m, a, b, 64).argmax(1))
-    (member,) = load_members([args.run])
-    with warnings.catch_warnings():  # its deprecation warning: the reason it is only a reference here
-        warnings.simplefilter("ignore")
-        member.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(member.model), {torch.nn.Linear})
-    measure("quantize_dynamic int8 (reference)", lambda a, b: probabilities(member, a, b, 64).argmax(1))
+        results[name] = {"examples_per_s": len(pairs[0]) / statistics.median(seconds), **scores(predict)}
+    per_run = [{name: {key: results[name][key] for key in ("accuracy", "f1")} for name in results}]
+    for run in args.runs[1:]:
+        per_run.append({name: scores(predict) for name, predict in variants(run)})
 
     baseline, fp32 = results["pipeline, batch 32"], test_labels["mrpc.predict, fp32"]
     for name, values in results.items():
@@ -91,11 +74,51 @@ def main() -> None:
         print(f"{name:36} {values['examples_per_s']:7.1f} examples/s ({values['over_pipeline']:.2f}x)  "
               f"validation accuracy {values['accuracy']:.4f}, f1 {values['f1']:.4f}, "
               f"test labels as fp32 {values['test_agreement_with_fp32']:.2%}")  # fmt: skip
-    write_result("inference", {"run": str(args.run.resolve()), "repeats": args.repeats, "results": results},
-                 args.output)  # fmt: skip
+        for key in ("accuracy", "f1"):  # in points, against fp32 on the same run
+            changes = [100 * (run[name][key] - run["mrpc.predict, fp32"][key]) for run in per_run]
+            values[f"{key}_change_points"] = {"each_run": changes, "mean": statistics.mean(changes),
+                                              "worst": min(changes)}  # fmt: skip
+    print(f"\nchange against fp32 over {len(per_run)} run(s), in points: mean (worst)")
+    for name, values in results.items():
+        accuracy, f1 = values["accuracy_change_points"], values["f1_change_points"]
+        print(f"{name:36} accuracy {accuracy['mean']:+.2f} ({accuracy['worst']:+.2f})  "
+              f"f1 {f1['mean']:+.2f} ({f1['worst']:+.2f})")  # fmt: skip
+    write_result("inference", {"runs": [str(run.resolve()) for run in args.runs], "repeats": args.repeats,
+                               "results": results}, args.output)  # fmt: skip
 
 
-def every_product_int8(run: Path):
+def variants(run: Path) -> Iterator[tuple[str, Predict]]:
+    """Each way of predicting with `run`'s model, built one at a time (each holds a copy of the model)."""
+    from transformers import pipeline
+
+    from mrpc.inference.predict import load_members, probabilities
+    from mrpc.training.precision import native_bf16
+
+    classify = pipeline("text-classification", model=str(run / "model"), device="cpu")
+    label_ids = classify.model.config.label2id
+    yield "pipeline, batch 32", lambda a, b: np.array([
+        label_ids[out["label"]] for out in classify([{"text": x, "text_pair": y} for x, y in zip(a, b, strict=True)],
+                                                     batch_size=32)])  # fmt: skip
+    onnx = ["int8"] if importlib.util.find_spec("onnxruntime") else []
+    for precision in ["fp32", *(["bf16"] if native_bf16(on_cpu=True) else []), *onnx]:
+        (member,) = load_members([run], precision)
+        yield f"mrpc.predict, {precision}", lambda a, b, m=member: probabilities(m, a, b, 64).argmax(1)
+    if onnx:
+        yield "ONNX Runtime int8, every product", every_product_int8(run)
+    if importlib.util.find_spec("torchao"):
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+        (member,) = load_members([run])
+        quantize_(member.model, Int8DynamicActivationInt8WeightConfig())
+        yield "torchao int8", lambda a, b, m=member: probabilities(m, a, b, 64).argmax(1)
+    (member,) = load_members([run])
+    with warnings.catch_warnings():  # its deprecation warning: the reason it is only a reference here
+        warnings.simplefilter("ignore")
+        member.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(member.model), {torch.nn.Linear})
+    yield "quantize_dynamic int8 (reference)", lambda a, b: probabilities(member, a, b, 64).argmax(1)
+
+
+def every_product_int8(run: Path) -> Predict:
     """A predict function of `run` on ONNX Runtime with every operator it quantizes by default in int8."""
     from mrpc.inference.onnx_int8 import export_fused, open_session, quantize
     from mrpc.inference.predict import load_members, probabilities
