@@ -26,7 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from scipy import stats
 
 from mrpc.analysis.grouping import COLUMNS, Group
-from mrpc.data.metrics import METRICS, metric_key
+from mrpc.data.metrics import METRICS, RUNNING_LOSS, metric_key
 from mrpc.data.splits import VALIDATION
 from mrpc.runs.reader import Run
 
@@ -80,7 +80,7 @@ def curves_figure(groups: list[Group], score: str) -> Figure:
         dodge = (index - (len(groups) - 1) / 2) * min(0.01, 0.1 / len(groups)) if len(group.completed) == 2 else 0.0
         score_key, validation_loss = metric_key(VALIDATION, score), metric_key(VALIDATION, "loss")
         _over_epochs(score_axis, group, score_key, METRICS[score].bounds, colour, "-", label, dodge)
-        _over_epochs(loss_axis, group, "train_loss", LOSS_BOUNDS, colour, "-", f"{label} train", dodge)
+        _over_epochs(loss_axis, group, RUNNING_LOSS, LOSS_BOUNDS, colour, "-", f"{label} train", dodge)
         _over_epochs(loss_axis, group, validation_loss, LOSS_BOUNDS, colour, "--", f"{label} validation", dodge)
     score_axis.set(title=f"Validation {score} (mean, 95% CI across seeds)", xlabel="epoch", ylabel=score)
     loss_axis.set(title="Loss: train (solid), validation (dashed)", xlabel="epoch", ylabel="cross-entropy")

@@ -15,9 +15,14 @@ from typing import Any
 
 import numpy as np
 
+RUNNING_LOSS = "train_loss"  # each record's mean training loss since the last evaluation (as the steps saw it)
+
 
 def metric_key(split: str, name: str) -> str:
-    return f"{split}_{name}"
+    """`<split>_<name>`; but the training split's own evaluation loss (`train.eval_train`) is `train_eval_loss`,
+    because `train_loss` is the running loss."""
+    key = f"{split}_{name}"
+    return f"{split}_eval_{name}" if key == RUNNING_LOSS else key
 
 
 def accuracy(predictions: np.ndarray, references: np.ndarray, positive: int | None) -> float:

@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig
 
 from mrpc.config.identity import run_identity
-from mrpc.data.metrics import best_record, metric_key
+from mrpc.data.metrics import RUNNING_LOSS, best_record, metric_key
 from mrpc.data.splits import VALIDATION
 from mrpc.errors import Interrupted
 from mrpc.runs.results import validation_summary
@@ -58,7 +58,7 @@ class MetricsLog(Callback):
             "epoch %.2f, step %d: train loss %.4f, validation %s (%.0f s training)",
             record["epoch"],
             record["step"],
-            record["train_loss"],
+            record[RUNNING_LOSS],
             validation_summary(record),
             record["train_seconds"],
         )

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from mrpc.config.schema import TrainConfig
-from mrpc.data.metrics import metric_key, reaches
+from mrpc.data.metrics import RUNNING_LOSS, metric_key, reaches
 from mrpc.data.splits import TRAIN, VALIDATION
 from mrpc.errors import Diverged
 from mrpc.training.progress import Progress
@@ -276,7 +276,7 @@ class FineTuneLoop:
             record: dict[str, Any] = {
                 "epoch": round(self.step / self.steps_per_epoch, 4),
                 "step": self.step,
-                "train_loss": self._check_finite(self._mean_loss()),
+                RUNNING_LOSS: self._check_finite(self._mean_loss()),
                 "lr": self.lr,
             }
             self._loss_sum.zero_()

@@ -16,17 +16,17 @@ from mrpc.training import runner
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def eval_train_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("run")
     (folder / ".hydra").mkdir()  # as Hydra makes it
     runner.train(compose_config(["train.eval_train=true"]), folder, overrides=["train.eval_train=true"])
     return folder
 
 
-def test_run_folder_holds_what_it_claims(tiny_run: Path) -> None:
-    results = json.loads((tiny_run / "results.json").read_text())
+def test_run_folder_holds_what_it_claims(eval_train_run: Path) -> None:
+    results = json.loads((eval_train_run / "results.json").read_text())
     assert results["status"] == "completed" and results["seed"] == 42 and results["model"] == "tiny"
-    metrics = read_jsonl(tiny_run / "metrics.jsonl")
+    metrics = read_jsonl(eval_train_run / "metrics.jsonl")
     assert [m["epoch"] for m in metrics] == [1.0, 2.0]  # one line per epoch's evaluation
     assert [m["step"] for m in metrics] == [6, 12]  # 48 pairs / batch 8 = 6 steps an epoch
     for record in metrics:
@@ -36,35 +36,35 @@ def test_run_folder_holds_what_it_claims(tiny_run: Path) -> None:
     assert results["final"] == metrics[-1]
     assert results["train_examples_per_second"] > 0 and 0 < results["startup_seconds"] < results["wall_seconds"]
     assert results["overrides"] == ["train.eval_train=true"] and results["resumes"] == 0
-    assert "limit_train: 48" in (tiny_run / "config.yaml").read_text()
-    assert not (tiny_run / "checkpoints").exists()  # train.keep_checkpoint=false: deleted once completed
+    assert "limit_train: 48" in (eval_train_run / "config.yaml").read_text()
+    assert not (eval_train_run / "checkpoints").exists()  # train.keep_checkpoint=false: deleted once completed
 
 
-def test_predictions_are_in_glue_submission_format(tiny_run: Path) -> None:
+def test_predictions_are_in_glue_submission_format(eval_train_run: Path) -> None:
     for split in ["validation", "test"]:
-        with open(tiny_run / "predictions" / f"{split}.tsv") as file:
+        with open(eval_train_run / "predictions" / f"{split}.tsv") as file:
             rows = list(csv.reader(file, delimiter="\t"))
         assert rows[0] == ["index", "prediction"]
         assert [int(row[0]) for row in rows[1:]] == list(range(24))
         assert {row[1] for row in rows[1:]} <= {"0", "1"}
 
 
-def test_probabilities_are_written_beside_the_predictions(tiny_run: Path) -> None:
+def test_probabilities_are_written_beside_the_predictions(eval_train_run: Path) -> None:
     for split, labelled in [("validation", True), ("test", False)]:
-        written = read_probabilities(tiny_run / "predictions" / f"{split}_probabilities.tsv")
+        written = read_probabilities(eval_train_run / "predictions" / f"{split}_probabilities.tsv")
         assert written.label_names == ["not_equivalent", "equivalent"]
         assert written.index.tolist() == list(range(24))
         assert np.allclose(written.probabilities.sum(axis=1), 1, atol=1e-5)
-        glue = np.loadtxt(tiny_run / "predictions" / f"{split}.tsv", skiprows=1, dtype=int)
+        glue = np.loadtxt(eval_train_run / "predictions" / f"{split}.tsv", skiprows=1, dtype=int)
         assert (written.probabilities.argmax(axis=1) == glue[:, 1]).all()
         assert set(written.label) <= ({0, 1} if labelled else {-1})
 
 
-def test_saved_model_reloads_with_label_names_and_reproduces_predictions(tiny_run: Path) -> None:
-    model = AutoModelForSequenceClassification.from_pretrained(tiny_run / "model")
+def test_saved_model_reloads_with_label_names_and_reproduces_predictions(eval_train_run: Path) -> None:
+    model = AutoModelForSequenceClassification.from_pretrained(eval_train_run / "model")
     assert model.config.id2label == {0: "not_equivalent", 1: "equivalent"}
-    assert (tiny_run / "model" / "model.safetensors").exists()
-    assert (tiny_run / "model" / "tokenizer.json").exists()
+    assert (eval_train_run / "model" / "model.safetensors").exists()
+    assert (eval_train_run / "model" / "tokenizer.json").exists()
 
 
 def test_same_seed_gives_identical_metrics(tmp_path: Path) -> None:
@@ -129,19 +129,19 @@ def test_checkpoint_names_resolve_to_folders_packages_or_the_hub(tmp_path: Path)
         resolve_checkpoint("./no/such/model")
 
 
-def test_the_model_folder_carries_a_hub_model_card_and_its_max_length(tiny_run: Path) -> None:
+def test_the_model_folder_carries_a_hub_model_card_and_its_max_length(eval_train_run: Path) -> None:
     from huggingface_hub import ModelCard
     from transformers import AutoTokenizer, pipeline
 
-    card = ModelCard.load(tiny_run / "model" / "README.md")
-    best = json.loads((tiny_run / "results.json").read_text())["best"]
+    card = ModelCard.load(eval_train_run / "model" / "README.md")
+    best = json.loads((eval_train_run / "results.json").read_text())["best"]
     scores = {result.metric_type: result.metric_value for result in card.data.eval_results}
     assert scores == {"accuracy": round(best["validation_accuracy"], 4), "f1": round(best["validation_f1"], 4)}
     assert {result.dataset_config for result in card.data.eval_results} == {"mrpc"}
     assert card.data.pipeline_tag == "text-classification" and card.data.datasets == ["nyu-mll/glue"]
     assert "python run.py train.eval_train=true" in card.text and "| seed | 42 |" in card.text
-    assert AutoTokenizer.from_pretrained(tiny_run / "model").model_max_length == 128  # dataset.max_length
-    classify = pipeline("text-classification", model=str(tiny_run / "model"))
+    assert AutoTokenizer.from_pretrained(eval_train_run / "model").model_max_length == 128  # dataset.max_length
+    classify = pipeline("text-classification", model=str(eval_train_run / "model"))
     assert classify({"text": "He said yes.", "text_pair": "He agreed."})["label"] in ("equivalent", "not_equivalent")
 
 
@@ -162,3 +162,11 @@ def test_a_compiled_run_saves_under_the_models_own_parameter_names(tmp_path: Pat
     # The run itself reloaded its best weights to predict: validation probabilities exist, from the saved model.
     model = AutoModelForSequenceClassification.from_pretrained(tmp_path / "model")
     assert (tmp_path / "predictions" / "validation_probabilities.tsv").exists() and model.config.num_labels == 2
+
+
+def test_evaluating_the_training_split_keeps_the_running_training_loss(eval_train_run: Path, tiny_run: Path) -> None:
+    with_evaluation = read_jsonl(eval_train_run / "metrics.jsonl")
+    without = read_jsonl(tiny_run / "metrics.jsonl")  # conftest's: the same training, no train.eval_train
+    assert [m["train_loss"] for m in with_evaluation] == pytest.approx([m["train_loss"] for m in without])
+    assert all(m["train_eval_loss"] != m["train_loss"] and "train_eval_loss" not in w
+               for m, w in zip(with_evaluation, without, strict=True))  # fmt: skip
