@@ -8,7 +8,8 @@ path with two int8 routes that mrpc.predict does not offer: torchao's int8 dynam
 int8 is measured twice: as mrpc.predict builds it, and with every product quantized (what keeping some in
 float costs and gives).
 
-On the first run: examples/s over MRPC's 1,725 test pairs (median of the repeats, after one untimed batch),
+On the first run: examples/s over MRPC's 1,725 test pairs (median of the repeats, taken round robin over the
+variants, after one untimed batch),
 validation accuracy and F1 over the 408 validation pairs, and the share of the test pairs each variant
 labels as fp32 does. On every run: each variant's change in validation accuracy and F1 against fp32 (one
 pair is 0.25 points: a single model's change is mostly which few pairs flip, so give several seeds' runs).
@@ -53,16 +54,19 @@ def main() -> None:
     def scores(predict: Predict) -> dict[str, float]:
         return score(predict(list(validation["sentence1"]), list(validation["sentence2"])), gold, 2, 1)
 
-    results: dict[str, dict] = {}
+    first = dict(variants(args.runs[0]))
     test_labels: dict[str, np.ndarray] = {}  # each variant's labels of the test pairs
-    for name, predict in variants(args.runs[0]):
+    seconds: dict[str, list[float]] = {name: [] for name in first}
+    for predict in first.values():
         predict(pairs[0][:32], pairs[1][:32])  # untimed: first-call allocations
-        seconds = []
-        for _ in range(args.repeats):
+    for _ in range(args.repeats):  # round robin: a machine that slows down midway slows every variant alike
+        for name, predict in first.items():
             started = time.perf_counter()
             test_labels[name] = predict(*pairs)
-            seconds.append(time.perf_counter() - started)
-        results[name] = {"examples_per_s": len(pairs[0]) / statistics.median(seconds), **scores(predict)}
+            seconds[name].append(time.perf_counter() - started)
+    results = {name: {"examples_per_s": len(pairs[0]) / statistics.median(seconds[name]), **scores(predict)}
+               for name, predict in first.items()}  # fmt: skip
+    del first
     per_run = [{name: {key: results[name][key] for key in ("accuracy", "f1")} for name in results}]
     for run in args.runs[1:]:
         per_run.append({name: scores(predict) for name, predict in variants(run)})
@@ -88,7 +92,7 @@ def main() -> None:
 
 
 def variants(run: Path) -> Iterator[tuple[str, Predict]]:
-    """Each way of predicting with `run`'s model, built one at a time (each holds a copy of the model)."""
+    """Each way of predicting with `run`'s model, built when asked for (each holds a copy of the model)."""
     from transformers import pipeline
 
     from mrpc.inference.predict import load_members, probabilities
@@ -115,7 +119,7 @@ def variants(run: Path) -> Iterator[tuple[str, Predict]]:
     with warnings.catch_warnings():  # its deprecation warning: the reason it is only a reference here
         warnings.simplefilter("ignore")
         member.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(member.model), {torch.nn.Linear})
-    yield "quantize_dynamic int8 (reference)", lambda a, b: probabilities(member, a, b, 64).argmax(1)
+    yield "quantize_dynamic int8 (reference)", lambda a, b, m=member: probabilities(m, a, b, 64).argmax(1)
 
 
 def every_product_int8(run: Path) -> Predict:
