@@ -3,8 +3,8 @@
 Why this route: PyTorch's own dynamic quantization (`torch.ao.quantization.quantize_dynamic`) is deprecated in
 favour of torchao, and torchao's int8 dynamic quantization ran no faster than fp32 on these CPUs
 (docs/inference.md). ONNX Runtime's is maintained, runs int8 matrix products on VNNI and AMX, and first fuses a
-BERT encoder's attention, LayerNorm and GELU into its own kernels (`onnxruntime.transformers.optimizer`): the
-path Hugging Face optimum takes, without optimum's pins on transformers.
+BERT encoder's attention and embeddings into its own kernels (`onnxruntime.transformers.optimizer`): the path
+Hugging Face optimum takes, without optimum's pins on transformers.
 
 A run's model is exported (torch.onnx, with eager attention: the graph ONNX Runtime's fusions recognise), fused,
 and its matrix products quantized to int8 (weights per output channel, activations dynamically), but for two
@@ -44,7 +44,12 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 QUANTIZED_OPS = ["MatMul", "Attention"]  # not Gather/EmbedLayerNormalization: the embedding lookups stay float
 # The feed-forward output projection of an encoder layer, as torch.onnx names it for BERT-like models.
 FFN_OUTPUT = re.compile(r"/encoder/layer\.(\d+)/output/dense/MatMul$")
-RECIPE = "int8 v3: MatMul+Attention, embeddings and the lowest third's FFN outputs in float"  # part of the cache key
+# Part of the cache key: a change of the recipe converts every run again.
+RECIPE = "int8 v4: MatMul+Attention, embeddings and the lowest third's FFN outputs in float, plain LayerNorm and GELU"
+# ONNX Runtime's fused SkipLayerNormalization and BiasGelu kernels ran mostly on one of two threads here and took
+# a quarter of the int8 model's time; plain LayerNormalization + Add and Gelu (fused by the session after
+# quantization, the bias folded into the int8 product) took a tenth: the model ran 1.2x faster (docs/inference.md).
+SLOW_FUSIONS = ("enable_skip_layer_norm", "enable_bias_skip_layer_norm", "enable_gelu", "enable_bias_gelu")
 
 
 def int8_session(run: Path, tokenizer: PreTrainedTokenizerBase) -> Any:
@@ -67,7 +72,9 @@ def open_session(graph: Path) -> Any:
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()  # as many as PyTorch would use
-    return onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(
+        str(graph), options, providers=["CPUExecutionProvider"], disabled_optimizers=["SkipLayerNormFusion"]
+    )  # the session's own fusion would bring the slow kernel back (SLOW_FUSIONS)
 
 
 def run_session(session: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -122,7 +129,9 @@ def _convert(model_dir: Path, tokenizer: PreTrainedTokenizerBase, folder: Path, 
 
 
 def export_fused(model_dir: Path, tokenizer: PreTrainedTokenizerBase, fused: Path) -> None:
-    """The saved model in `model_dir` as an fp32 ONNX graph in `fused`, with ONNX Runtime's BERT fusions."""
+    """The saved model in `model_dir` as an fp32 ONNX graph in `fused`, with ONNX Runtime's BERT fusions
+    (attention, embeddings) but for the `SLOW_FUSIONS`."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     model = AutoModelForSequenceClassification.from_pretrained(model_dir, attn_implementation="eager").eval()
@@ -140,10 +149,17 @@ def export_fused(model_dir: Path, tokenizer: PreTrainedTokenizerBase, fused: Pat
             opset_version=OPSET,
             dynamo=False,  # the TorchScript exporter's graph is the one the fusions below are written for
         )
-    config = model.config
-    optimize_model(
-        str(exported), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
-    ).save_model_to_file(str(fused))
+    config, fusions = model.config, FusionOptions("bert")
+    for name in SLOW_FUSIONS:
+        setattr(fusions, name, False)
+    optimized = optimize_model(
+        str(exported),
+        model_type="bert",
+        num_heads=config.num_attention_heads,
+        hidden_size=config.hidden_size,
+        optimization_options=fusions,
+    )
+    optimized.save_model_to_file(str(fused))
     exported.unlink()
 
 
