@@ -177,7 +177,7 @@ class ModelConfig:
     checkpoint: str | None = setting()
     tokenizer: str | None = setting()
     from_config: dict[str, Any] | None = setting()  # a transformers config's keyword arguments
-    attn_implementation: str = setting()
+    attn_implementation: str = setting()  # auto (mrpc.training.model.attention_for) or transformers' own names
     trust_remote_code: bool = setting()
     dropout: float | None = setting(PROBABILITY_OR_NULL)  # every dropout rate of the model; null: its config's
     freeze_embeddings: bool = setting()  # the input embeddings get no gradient and no optimizer update

@@ -99,6 +99,7 @@ class Outcome:
     torch_threads: int | None = None
     precision: str | None = None  # the one used: device.precision=auto resolved (fp32, bf16 or fp16)
     precision_calibration: dict[str, float | None] | None = None  # auto's measurement: fp32_ms, bf16_ms
+    attention: str | None = None  # the attention kernel used: model.attn_implementation=auto resolved
     seconds_to_target: float | None = None  # train.stop_at: training seconds to the evaluation that reached it
 
     def objective(self, kind: Objective = Objective.best) -> float:
@@ -126,6 +127,7 @@ class Results:
     torch_threads: int | None = None
     precision: str | None = None
     precision_calibration: dict[str, float | None] | None = None
+    attention: str | None = None
     seconds_to_target: float | None = None
     monitor: str = F1
     positive_label: str | None = None

@@ -66,7 +66,9 @@ class Experiment:
         self.monitor = self.labels.monitor(cfg.train.monitor)  # a name the data's labels can be scored by
         self.monitor_key = metric_key(VALIDATION, self.monitor)  # its key in the metrics records
         self.data_generator = self.train_loader.generator
-        self.model = build(cfg.model, exclude=model_builders.NOT_ARGUMENTS, label_names=list(self.labels.names))
+        self.attention = model_builders.attention_for(cfg.model.attn_implementation, self.accelerator.device.type)
+        self.model = build(cfg.model, exclude=model_builders.NOT_ARGUMENTS, label_names=list(self.labels.names),
+                           attn_implementation=self.attention)  # fmt: skip
         self.optimizer = optimizer_builders.build_optimizer(
             cfg.optimizer, self.model, self.model.config.num_hidden_layers
         )
@@ -196,6 +198,7 @@ class Experiment:
             torch_threads=torch.get_num_threads(),
             precision=self.precision.value,
             precision_calibration=asdict(self.calibration) if self.calibration else None,
+            attention=self.attention,
             seconds_to_target=loop.target_reached["train_seconds"] if loop.target_reached else None,
             monitor=self.monitor,
             positive_label=self.labels.positive,

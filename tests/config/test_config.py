@@ -60,7 +60,12 @@ def test_a_preset_applies_after_the_groups_and_the_command_line_wins() -> None:
 
 
 def test_tiny_model_has_glue_label_names() -> None:
-    model = build(compose_config().model, exclude=NOT_ARGUMENTS, label_names=["not_equivalent", "equivalent"])
+    model = build(
+        compose_config().model,
+        exclude=NOT_ARGUMENTS,
+        attn_implementation="eager",
+        label_names=["not_equivalent", "equivalent"],
+    )
     assert model.config.id2label == {0: "not_equivalent", 1: "equivalent"}
     assert model.config.num_hidden_layers == 2
 

@@ -11,7 +11,9 @@ from mrpc.training.optimizer import depth, parameter_groups
 
 @pytest.fixture(scope="module")
 def model():
-    return build(compose_config([]).model, exclude=NOT_ARGUMENTS, label_names=list(LABELS.names))  # a tiny BERT
+    return build(
+        compose_config([]).model, exclude=NOT_ARGUMENTS, attn_implementation="eager", label_names=list(LABELS.names)
+    )  # a tiny BERT
 
 
 def test_layer_decay_scales_each_layer_below_the_head(model) -> None:
@@ -61,7 +63,7 @@ def test_dropout_and_frozen_embeddings_from_the_model_node() -> None:
     import torch
 
     cfg = compose_config(["model.dropout=0.0", "model.freeze_embeddings=true"])
-    model = build(cfg.model, exclude=NOT_ARGUMENTS, label_names=list(LABELS.names))
+    model = build(cfg.model, exclude=NOT_ARGUMENTS, attn_implementation="eager", label_names=list(LABELS.names))
     rates = {module.p for module in model.modules() if isinstance(module, torch.nn.Dropout)}
     assert rates == {0.0} and model.config.hidden_dropout_prob == model.config.attention_probs_dropout_prob == 0.0
     embeddings = model.get_input_embeddings().weight
