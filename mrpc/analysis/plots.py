@@ -87,6 +87,8 @@ def curves_figure(groups: list[Group], score: str) -> Figure:
     for axis in (score_axis, loss_axis):
         axis.grid(alpha=0.3)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs
+        # From training's start, so that a single evaluation is not zoomed into a sliver of an epoch.
+        axis.set_xlim(0, axis.get_xlim()[1] * 1.05)
     # Below the plots, not on them: a search's configurations have long labels and can be many.
     columns = 1 if len(groups) <= 6 else 3
     score_axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.12), ncols=columns)
