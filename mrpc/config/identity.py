@@ -34,8 +34,8 @@ CONTROL_KEYS = (
     "dataset.num_workers",
     "dataset.cache_tokenized",
     "device.num_threads",
-    "model.attn_implementation",  # the same attention computed by another kernel, as threads and compile are
     "device.compile",
+    "model.attn_implementation",  # the same attention computed by another kernel, as threads and compile are
 )
 # Identifying, but compare treats runs that differ only here as replicates of one configuration.
 REPLICATE_KEYS = ("seed",)
