@@ -9,10 +9,10 @@ int8 is measured twice: as mrpc.predict builds it, and with every product quanti
 float costs and gives).
 
 On the first run: examples/s over MRPC's 1,725 test pairs (median of the repeats, taken round robin over the
-variants, after one untimed batch),
-validation accuracy and F1 over the 408 validation pairs, and the share of the test pairs each variant
-labels as fp32 does. On every run: each variant's change in validation accuracy and F1 against fp32 (one
-pair is 0.25 points: a single model's change is mostly which few pairs flip, so give several seeds' runs).
+variants, after one untimed batch), validation accuracy and F1 over the 408 validation pairs, and the share
+of the test pairs each variant labels as fp32 does. On every run: each variant's change in validation
+accuracy and F1 against fp32 (one pair is 0.25 points: a single model's change is mostly which few pairs
+flip, so give several seeds' runs).
 Train the runs first, e.g. `python benchmarks/quality.py --keep DIR`.
 """
 

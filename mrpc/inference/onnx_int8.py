@@ -171,7 +171,7 @@ def quantize(fused: Path, quantized: Path, everything: bool = False) -> None:
 
     graph = onnx.load(fused)  # read once, for the choice of nodes and for the quantizer
     chosen = {} if everything else {"op_types_to_quantize": QUANTIZED_OPS, "nodes_to_exclude": kept_in_float(graph)}
-    # The fused operators (com.microsoft's Attention, SkipLayerNormalization) have no ONNX shape inference:
+    # The fused operators (com.microsoft's Attention, EmbedLayerNormalization) have no ONNX shape inference:
     # their outputs are float, as the exported graph's are.
     quantize_dynamic(graph, quantized, weight_type=QuantType.QInt8, per_channel=True,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **chosen)  # fmt: skip

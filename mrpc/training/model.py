@@ -78,8 +78,9 @@ def build_tokenizer(model: DictConfig) -> PreTrainedTokenizerBase:
 
 def attention_for(requested: str, device_type: str) -> str:
     """The attention implementation transformers is given: `auto` is `eager` on a CPU, where PyTorch's fused
-    kernel (`sdpa`) trained MiniLM on MRPC's short pairs 1.1x (fp32) to 1.3x (bf16) slower (docs/configuration.md),
-    and `sdpa` elsewhere; any other value is transformers' own name and passes as it is."""
+    kernel (`sdpa`) trained MiniLM on MRPC's short pairs slower (the default recipe reached F1 0.86 1.26x sooner
+    with eager: docs/benchmarks.md#time-to-quality), and `sdpa` elsewhere; any other value is transformers' own
+    name and passes as it is."""
     if requested != "auto":
         return requested
     chosen = "eager" if device_type == "cpu" else "sdpa"
