@@ -9,10 +9,10 @@ and (c) this framework, on the same data, model (the packaged MiniLM) and hyperp
 Each measurement runs in a fresh process (fair peak RSS, nothing cached between variants), in the
 order a, b, c, a, b, c, ...; repeat r uses seed 42 + r for all three. The report gives medians,
 because shared machines are noisy (and, with --full, the mean accuracy/F1 over the seeds too). FLOPs are
-6 x non-embedding parameters x real (non-padding) tokens, as a fraction of the fp32 and bf16 GEMM peaks
-measured in the same run. (a) and (c) also split their timed steps into phases (data, forward, backward,
-optimizer: `Meter`), and every variant gives evaluation's share of a run that evaluates once per epoch
-and once per quarter epoch.
+6 x non-embedding parameters x real (non-padding) tokens in training, 2 x in evaluation (a forward pass), as
+fractions of the fp32 and bf16 GEMM peaks measured in the same run. (a) and (c) also split their timed
+steps into phases (data, forward, backward, optimizer: `Meter`), and every variant gives evaluation's share
+of a run that evaluates once per epoch and once per quarter epoch.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def course_loop(steps: int, warmup: int, seed: int) -> dict:
             logits = model(**batch).logits
         metric.add_batch(predictions=logits.argmax(-1), references=batch["labels"])
     seconds = time.perf_counter() - started
-    return report(meter, model, len(train_dl.dataset), len(eval_dl.dataset), seconds, metric.compute())
+    return report(meter, model, len(train_dl.dataset), eval_dl.dataset, seconds, metric.compute())
 
 
 def trainer(steps: int, warmup: int, seed: int) -> dict:
@@ -193,7 +193,7 @@ def trainer(steps: int, warmup: int, seed: int) -> dict:
     scores = Classification(keep_in_memory=True).compute(
         predictions=np.argmax(output.predictions, -1), references=output.label_ids
     )
-    return report(meter, model, len(tokenized["train"]), len(tokenized["validation"]), seconds, scores)
+    return report(meter, model, len(tokenized["train"]), tokenized["validation"], seconds, scores)
 
 
 def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
@@ -237,16 +237,19 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
     started = time.perf_counter()
     scores = loop.evaluate(experiment.eval_loaders["validation"])
     seconds = time.perf_counter() - started
-    train, validation = len(experiment.train_loader.dataset), len(experiment.eval_loaders["validation"].dataset)
+    train, validation = len(experiment.train_loader.dataset), experiment.eval_loaders["validation"].dataset
     return report(meter, loop.model, train, validation, seconds, scores)
 
 
-def report(meter: Meter, model, train_examples: int, eval_examples: int, eval_seconds: float, scores: dict) -> dict:
-    """The measurement's figures. Evaluation's share of a run: one pass over the validation split per epoch,
-    or four (every quarter epoch, what time to quality does), against an epoch of training at this speed."""
+def report(meter: Meter, model, train_examples: int, validation, eval_seconds: float, scores: dict) -> dict:
+    """The measurement's figures, `validation` being the tokenized split evaluated. Evaluation's share of a run:
+    one pass over the validation split per epoch, or four (every quarter epoch, what time to quality does),
+    against an epoch of training at this speed. Evaluation's FLOPs are 2 x non-embedding parameters x real
+    tokens: a forward pass only."""
     embeddings = sum(p.numel() for name, p in model.named_parameters() if "embeddings" in name)
     non_embedding = sum(p.numel() for p in model.parameters()) - embeddings
     epoch_seconds = train_examples * meter.seconds / meter.examples
+    eval_examples, eval_tokens = len(validation), sum(map(len, validation["input_ids"]))
     return {
         **{f"share_{phase}": share for phase, share in meter.phase_shares().items()},
         "eval_share_each_epoch": eval_seconds / (eval_seconds + epoch_seconds),
@@ -258,6 +261,7 @@ def report(meter: Meter, model, train_examples: int, eval_examples: int, eval_se
         "padding_fraction": 1 - meter.real / meter.padded,
         "train_gflops": 6 * non_embedding * meter.real / meter.seconds / 1e9,
         "eval_examples_per_s": eval_examples / eval_seconds,
+        "eval_gflops": 2 * non_embedding * eval_tokens / eval_seconds / 1e9,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "validation_accuracy": scores["accuracy"],
         "validation_f1": scores["f1"],
@@ -317,6 +321,7 @@ def main() -> None:
     for values in medians.values():
         for dtype, peak in peaks.items():
             values[f"of_{dtype}_peak"] = values["train_gflops"] / peak if peak else math.nan
+            values[f"eval_of_{dtype}_peak"] = values["eval_gflops"] / peak if peak else math.nan
     summary = {"gemm_peak_gflops": peaks, "steps": steps, "warmup": warmup, "repeats": args.repeats,
                "ours_overrides": args.ours, "median": medians, "runs": runs}  # fmt: skip
     if {"a", "c"} <= set(medians):
@@ -334,7 +339,7 @@ def main() -> None:
         ["train_examples_per_s", "train_tokens_per_s", "padding_fraction", "train_gflops", "of_fp32_peak",
          "of_bf16_peak", "eval_examples_per_s", "peak_rss_mb", "validation_accuracy", "validation_f1"],
         [*(f"share_{phase}" for phase in Meter(0).phases), "eval_share_each_epoch", "eval_share_each_quarter",
-         "warmup_seconds"],
+         "eval_gflops", "eval_of_fp32_peak", "eval_of_bf16_peak", "warmup_seconds"],
     ]  # fmt: skip
     for columns in tables:
         print(f"{'':24}" + "".join(f"{c:>24}" for c in columns))
