@@ -28,6 +28,9 @@ import math
 import os
 import re
 import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +141,11 @@ def export_fused(model_dir: Path, tokenizer: PreTrainedTokenizerBase, fused: Pat
     example = tokenizer(["a first text", "a second"], ["and its pair", "two"], padding=True, return_tensors="pt")
     names = [name for name in INPUTS if name in example]
     exported = fused.with_name("model.exported.onnx")
-    with torch.no_grad():
+    # The exporter warns about BERT's mask code for inputs an encoder never gets (a key/value cache, negative
+    # indices); the converted model is checked against the run's own predictions (tests, docs/inference.md).
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", "Exporting aten::index operator", UserWarning)
         torch.onnx.export(
             _Logits(model, names),
             tuple(example[name] for name in names),
@@ -173,5 +180,23 @@ def quantize(fused: Path, quantized: Path, everything: bool = False) -> None:
     chosen = {} if everything else {"op_types_to_quantize": QUANTIZED_OPS, "nodes_to_exclude": kept_in_float(graph)}
     # The fused operators (com.microsoft's Attention, EmbedLayerNormalization) have no ONNX shape inference:
     # their outputs are float, as the exported graph's are.
-    quantize_dynamic(graph, quantized, weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **chosen)  # fmt: skip
+    # The quantizer asks, on the root logger, for its pre-processing: graph optimisation, which optimize_model
+    # did, and shape inference, for which DefaultTensorType stands in.
+    with _root_logger_drops("Please consider to run pre-processing before quantization"):
+        quantize_dynamic(graph, quantized, weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **chosen)  # fmt: skip
+
+
+@contextmanager
+def _root_logger_drops(prefix: str) -> Iterator[None]:
+    """Drops the root logger's records that start with `prefix` while the block runs."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(prefix)
+
+    root = logging.getLogger()
+    root.addFilter(keep)
+    try:
+        yield
+    finally:
+        root.removeFilter(keep)
