@@ -179,9 +179,9 @@ def quantize(fused: Path, quantized: Path, everything: bool = False) -> None:
     graph = onnx.load(fused)  # read once, for the choice of nodes and for the quantizer
     chosen = {} if everything else {"op_types_to_quantize": QUANTIZED_OPS, "nodes_to_exclude": kept_in_float(graph)}
     # The fused operators (com.microsoft's Attention, EmbedLayerNormalization) have no ONNX shape inference:
-    # their outputs are float, as the exported graph's are.
-    # The quantizer asks, on the root logger, for its pre-processing: graph optimisation, which optimize_model
-    # did, and shape inference, for which DefaultTensorType stands in.
+    # their outputs are float, as the exported graph's are. That is also why the quantizer's advice (on the root
+    # logger) to pre-process is dropped: its steps are shape inference and graph optimisation, which
+    # optimize_model did.
     with _root_logger_drops("Please consider to run pre-processing before quantization"):
         quantize_dynamic(graph, quantized, weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT}, **chosen)  # fmt: skip
