@@ -31,8 +31,10 @@ def main(cfg: DictConfig) -> float:
     try:
         return train(cfg, hydra_cfg.runtime.output_dir, list(hydra_cfg.overrides.task))
     except Interrupted as error:
-        folder = error.folder or hydra_cfg.runtime.output_dir
-        log.error("%s. Continue with: python run.py <same overrides> resume=%s", error, folder)
+        if error.folder is None:  # stopped before the run claimed its folder: nothing to resume
+            log.error("%s before the run started (nothing was written); run the same command again", error)
+        else:
+            log.error("%s. Continue with: python run.py <same overrides> resume=%s", error, error.folder)
         sys.exit(128 + error.signum)  # the shell's convention for "ended by a signal"; stops a sweep too
     except UserError as error:
         log.error("%s", error)

@@ -203,7 +203,7 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
 
     from mrpc.config import resolvers, schema
     from mrpc.runs.folder import RunFolder
-    from mrpc.training.experiment import Experiment
+    from mrpc.training.experiment import Experiment, load_sources
     from mrpc.training.loop import FineTuneLoop
     from mrpc.training.precision import settle_auto
     from mrpc.training.signals import StopSignals
@@ -216,9 +216,8 @@ def ours(steps: int, warmup: int, seed: int, overrides: list[str]) -> dict:
         recipe = [f"seed={seed}", "device=cpu", "experiment=course", f"train.max_steps={warmup + steps}"]
         cfg = compose("config", overrides=[*recipe, *overrides])
     calibration = settle_auto(cfg, on_cpu=True)  # device.precision=auto, as a run settles it
-    experiment = Experiment(
-        cfg, RunFolder(Path(tempfile.mkdtemp()), writer=False), Stopwatch(), StopSignals(), calibration
-    )
+    folder = RunFolder(Path(tempfile.mkdtemp()), writer=False)
+    experiment = Experiment(cfg, folder, load_sources(cfg), Stopwatch(), StopSignals(), calibration)
     meter = Meter(warmup)
     meter.attach(experiment.model, experiment.optimizer.optimizer)  # the torch optimizer inside Accelerate's
 

