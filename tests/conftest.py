@@ -12,14 +12,26 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from mrpc.config import resolvers, schema
+from mrpc.testing.hub import HubServer, free_port
 
-# imports huggingface_hub, which reads these once, at import.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["HF_DATASETS_OFFLINE"] = "1"
+# The session's Hugging Face Hub: olah on the loopback (mrpc/testing/hub.py), one server and one Hub cache for the
+# whole session, started by the first test that asks for `hub` and stopped at the session's end. The controller
+# process chooses them; pytest-xdist's workers inherit its environment. Set before anything imports huggingface_hub,
+# which reads them once, at import. Nothing else reaches a network: the default model is packaged, MRPC local.
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    os.environ["MRPC_TEST_HUB"] = tempfile.mkdtemp(prefix="mrpc-tests-hub-")
+    os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{free_port()}"
+    os.environ["HF_HOME"] = str(Path(os.environ["MRPC_TEST_HUB"]) / "hf-home")
+    for offline in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        os.environ.pop(offline, None)
+HUB_ROOT = Path(os.environ["MRPC_TEST_HUB"])
+
+from mrpc.config import resolvers, schema  # noqa: E402  (after the Hub's environment)
+
 # The tokenized-data cache (dataset.cache_tokenized) goes to a folder of this test session, not ~/.cache.
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="mrpc-tests-datasets-")
 atexit.register(shutil.rmtree, os.environ["HF_DATASETS_CACHE"], ignore_errors=True)
@@ -52,9 +64,33 @@ def compose_config(overrides: list[str] = (), base: list[str] = TINY) -> DictCon
         return compose(config_name="config", overrides=[*base, *overrides])
 
 
+def hub_server() -> HubServer:
+    """The session's Hub server, as the `hub` fixture started it (or stops it)."""
+    endpoint = os.environ["HF_ENDPOINT"]
+    return HubServer(HUB_ROOT / "server", int(endpoint.rsplit(":", 1)[1]))
+
+
+@pytest.fixture(scope="session")
+def hub() -> HubServer:
+    """The session's Hub, started once for all workers: the first to get the lock builds the repos and starts olah."""
+    server = hub_server()
+    server.root.mkdir(exist_ok=True)
+    with FileLock(HUB_ROOT / "server.lock"):
+        if not server.answers():
+            server.start()
+    return server
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # the controller, once every worker is done
+        hub_server().stop()
+        shutil.rmtree(HUB_ROOT, ignore_errors=True)
+
+
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """`python run.py ARGS` as a user types it, with outputs under `cwd`."""
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env or {})}
+    """`python run.py ARGS` as a user types it, with outputs under `cwd`; offline unless `env` says otherwise (the
+    packaged model and the local MRPC need no Hub)."""
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, env=environment, capture_output=True, text=True
     )

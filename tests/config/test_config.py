@@ -19,7 +19,11 @@ GROUPS = {path.name: sorted(p.stem for p in path.glob("*.yaml")) for path in (RO
 
 
 # What only the user can give (`???` in the option's YAML).
-REQUIRED = {"pairs": ["dataset.train=train.csv", "dataset.validation=dev.csv"], "glue": ["dataset.task=rte"]}
+REQUIRED = {
+    "pairs": ["dataset.train=train.csv", "dataset.validation=dev.csv"],
+    "glue": ["dataset.task=rte"],
+    "hub": ["dataset.path=org/name"],
+}
 
 
 @pytest.mark.parametrize("group", ["dataset", "model", "optimizer", "scheduler", "device"])
@@ -97,7 +101,7 @@ def test_help_and_completion_offer_the_options_and_never_a_schema(tmp_path: Path
     help_text = run_cli("--help", cwd=tmp_path).stdout
     assert "python run.py -m sweep=lr_seed" in help_text  # the application's own help, not Hydra's
     groups = dict(line.split(": ", 1) for line in help_text.split("== Configuration groups")[1].splitlines()[1:10])
-    assert groups["model"] == "bert-base-cased, minilm, tiny" and groups["dataset"] == "glue, mrpc, pairs"
+    assert groups["model"] == "bert-base-cased, minilm, tiny" and groups["dataset"] == "glue, hub, mrpc, pairs"
     assert not any("schema" in options for options in groups.values())
     completion = run_cli("-sc", "query=bash", cwd=tmp_path, env={"COMP_LINE": "python run.py optimizer="}).stdout
     assert completion.split() == ["optimizer=adamw", "optimizer=sgd"]

@@ -31,10 +31,18 @@ def test_missing_sources_name_every_place_looked(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv(data.ENV_VAR, raising=False)
     monkeypatch.setattr(data, "SHARED_DIR", tmp_path / "absent")
     with pytest.raises(UserError) as error:
-        data.load_mrpc(hub_fallback=True)  # the Hub fails: tests run with HF_HUB_OFFLINE=1
+        data.load_mrpc(hub_fallback=False)
     message = str(error.value)
-    for source in ["dataset.data_dir", data.ENV_VAR, "shared/data/mrpc", "nyu-mll/glue"]:
+    for source in ["dataset.data_dir", data.ENV_VAR, "shared/data/mrpc", "nyu-mll/glue", "dataset.hub_fallback"]:
         assert source in message
+
+
+def test_without_a_local_folder_mrpc_comes_from_the_hub(hub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    monkeypatch.setattr(data, "SHARED_DIR", tmp_path / "absent")
+    task = data.read_mrpc()
+    assert task.source.reader == "glue" and task.source.path == "nyu-mll/glue"
+    assert task.splits["validation"].to_dict() == data.load_mrpc(str(DATA))["validation"].to_dict()
 
 
 HEADER = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String"

@@ -43,6 +43,17 @@ def empty_model_folder(tmp: Path) -> list[str]:
     return [f"model.checkpoint={tmp / 'not-a-model'}", "model.tokenizer=null"]
 
 
+def tokenizer_only_model_folder(tmp: Path) -> list[str]:
+    from transformers import AutoTokenizer
+
+    from mrpc.training.model import resolve_checkpoint
+
+    AutoTokenizer.from_pretrained(resolve_checkpoint("sentence-transformers/all-MiniLM-L6-v2")).save_pretrained(
+        tmp / "tokenizer-only"
+    )
+    return [f"model.checkpoint={tmp / 'tokenizer-only'}", "model.tokenizer=null", "model.from_config=null"]
+
+
 def finished_run(tmp: Path, status: str, name: str = "earlier") -> Path:
     """A tiny run folder, completed, then marked `status` as a kill would leave it."""
     run = tmp / name
@@ -76,6 +87,7 @@ CASES = {
     "data folder missing": (args("dataset.data_dir=/no/such/mrpc"), "dataset.data_dir points to /no/such/mrpc"),
     "model path missing": (args("model.checkpoint=/no/such/model"), "model.checkpoint=/no/such/model is not a folder"),
     "model path not a model": (empty_model_folder, "Could not load the tokenizer from"),
+    "model without weights": (tokenizer_only_model_folder, "holds no weights (*.safetensors or pytorch_model*.bin)"),
     "learning rate 0": (args("optimizer.lr=0"), "optimizer.lr=0.0 is invalid: expected > 0"),
     "learning rate < 0": (args("optimizer.lr=-3e-5"), "optimizer.lr=-3e-05 is invalid"),
     "epochs 0": (args("train.epochs=0"), "train.epochs=0 is invalid: expected > 0"),

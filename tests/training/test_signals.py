@@ -43,10 +43,13 @@ def interrupted(run_dir: Path, monkeypatch: pytest.MonkeyPatch, owner: object, n
     return json.loads((run_dir / "results.json").read_text())
 
 
-def test_sigterm_while_loading_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    results = interrupted(tmp_path, monkeypatch, experiment, "load_task_data")
-    assert results["status"] == "interrupted" and "outside the training steps" in results["error"]
-    assert not (tmp_path / "checkpoints").exists()  # training had not started: nothing to resume
+def test_sigterm_while_loading_data_leaves_the_folder_unclaimed(tmp_path: Path, monkeypatch) -> None:
+    """The data load before the folder is claimed: a stop there writes nothing, and says there is nothing to resume."""
+    signal_once_in(monkeypatch, experiment, "load_task_data")
+    with pytest.raises(Interrupted, match="SIGTERM") as stop:
+        runner.train(compose_config(OVERRIDES), tmp_path, overrides=[])
+    assert stop.value.folder is None  # run.py: "nothing was written; run the same command again"
+    assert not (tmp_path / "results.json").exists() and not (tmp_path / "checkpoints").exists()
 
 
 def test_sigterm_while_evaluating_checkpoints_after_the_evaluation(tmp_path, monkeypatch) -> None:
