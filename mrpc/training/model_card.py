@@ -77,6 +77,8 @@ def model_card(cfg: DictConfig, record: dict[str, Any], label_names: tuple[str, 
 
 def _dataset(dataset: DictConfig) -> tuple[str, str | None]:
     """(the Hub dataset or the training file, its config): nyu-mll/glue and its task for the GLUE readers."""
+    if "path" in dataset:  # dataset=hub
+        return dataset.path, dataset.name
     if "task" in dataset:
         return "nyu-mll/glue", dataset.task
     if "train" in dataset:
