@@ -48,6 +48,13 @@ def unreachable(reason: str) -> UserError:
     )
 
 
+def not_cached(repo: str, where: str) -> UserError:
+    return UserError(
+        f"{where}: HF_HUB_OFFLINE=1 and {repo} is not in the Hub cache; run once without HF_HUB_OFFLINE "
+        f"(the Hub at {endpoint()}, HF_ENDPOINT) to download it. {DEFAULT_MODEL_NOTE}"
+    )
+
+
 def check_reachable(timeout_seconds: float = 5.0) -> None:
     """One TCP connection to the endpoint's host, unless offline or a proxy stands between (then the clients'
     own connection is the only true test). Raises `unreachable` at once where huggingface_hub would retry."""
@@ -88,14 +95,13 @@ def hub_errors(repo: str, where: str, kind: str = "model") -> Iterator[None]:
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as error:
         if not offline():  # huggingface_hub says "not in the cache" for a connection that failed, too
             raise unreachable(_first_line(error)) from None
-        raise UserError(
-            f"{where}: HF_HUB_OFFLINE=1 and {repo} is not in the Hub cache; run once without HF_HUB_OFFLINE "
-            f"(the Hub at {endpoint()}, HF_ENDPOINT) to download it. {DEFAULT_MODEL_NOTE}"
-        ) from None
+        raise not_cached(repo, where) from None
     except Exception as error:
         failure = _transport_failure(error)
         if failure is None:
             raise
+        if offline():  # datasets says "Couldn't reach" (a ConnectionError) for a repo missing from the cache
+            raise not_cached(repo, where) from None
         if type(failure).__name__.startswith("Connect"):
             raise unreachable(_first_line(failure)) from None
         raise UserError(

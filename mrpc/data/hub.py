@@ -40,7 +40,8 @@ def load_hub(path: str, name: str | None, revision: str | None, where: str | Non
     the Hub's failures as one UserError that starts with `where` (default `dataset.path=<path>`) and names
     HF_ENDPOINT (mrpc/hub.py)."""
     where = where or f"dataset.path={path}"
-    log.info("Loading %s%s from the Hugging Face Hub (%s)", path, f" ({name})" if name else "", hub.endpoint())
+    origin = "the Hub cache (HF_HUB_OFFLINE=1)" if hub.offline() else f"the Hugging Face Hub ({hub.endpoint()})"
+    log.info("Loading %s%s from %s", path, f" ({name})" if name else "", origin)
     with hub.hub_errors(path, where, kind="dataset"):
         hub.check_reachable()
         try:

@@ -18,6 +18,7 @@ from mrpc.testing import hub as test_hub
 pytestmark = pytest.mark.usefixtures("hub")
 # The tiny model's architecture, downloaded from its own repo instead of built from its config.
 FROM_HUB = [f"model.checkpoint={test_hub.TINY}", "model.from_config=null", "train.epochs=1"]
+GLUE = ["dataset=glue", "dataset.task=mrpc"]
 
 
 def train(folder: Path, overrides: list[str]) -> dict:
@@ -35,7 +36,7 @@ def sha256(path: Path) -> str:
 @pytest.fixture(scope="module")
 def hub_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("hub") / "run"
-    train(folder, FROM_HUB)
+    train(folder, [*FROM_HUB, *GLUE])
     return folder
 
 
@@ -59,17 +60,21 @@ def test_a_hub_model_downloads_into_the_cache_trains_and_names_its_base(hub_run:
     assert evaluated["accuracy"] == pytest.approx(results["best"]["validation_accuracy"], abs=1e-9)
 
 
-def test_offline_a_second_run_loads_the_same_model_from_the_cache(hub_run: Path, tmp_path: Path) -> None:
+def test_offline_a_second_run_loads_the_same_model_and_data_from_the_cache(hub_run: Path, tmp_path: Path) -> None:
     """The process boundary is the point: huggingface_hub reads HF_HUB_OFFLINE and HF_ENDPOINT at import. The
-    endpoint is a port nobody listens on, so only the cache can serve."""
+    endpoint is a port nobody listens on, so only the cache can serve; a repo it lacks is one message."""
     dead = f"http://127.0.0.1:{test_hub.free_port()}"
-    done = run_cli(*TINY, *FROM_HUB, "hydra.run.dir=offline", cwd=tmp_path,
-                   env={"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": dead})  # fmt: skip
+    offline = {"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": dead}
+    done = run_cli(*TINY, *FROM_HUB, *GLUE, "hydra.run.dir=offline", cwd=tmp_path, env=offline)
     assert done.returncode == 0, done.stderr
     again = json.loads((tmp_path / "offline" / "results.json").read_text())
     first = json.loads((hub_run / "results.json").read_text())
     assert again["status"] == "completed"
     assert again["best"] == {**first["best"], "train_seconds": again["best"]["train_seconds"]}
+    missing = run_cli(*TINY, "dataset=hub", "dataset.path=mrpc-tests/never-downloaded", cwd=tmp_path, env=offline)
+    output = missing.stdout + missing.stderr
+    assert missing.returncode == 2 and "Traceback" not in output, output
+    assert "HF_HUB_OFFLINE=1 and mrpc-tests/never-downloaded is not in the Hub cache" in output
 
 
 def test_the_hubs_minilm_is_the_packaged_one(tmp_path: Path) -> None:
